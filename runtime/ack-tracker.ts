@@ -1,0 +1,66 @@
+interface Entry<P> {
+  position: P;
+  done: boolean;
+}
+
+/**
+ * Turns acknowledgements that arrive in any order into the position that may be committed: the end of the
+ * longest contiguous acknowledged prefix. Sources keep one per stream they commit separately (a Kafka partition,
+ * a file, a replication slot).
+ *
+ * `track` is called in source order; `ack` in any order. Both are O(1) amortised; memory is one entry per
+ * unacknowledged batch, which the in-flight budget bounds.
+ */
+export class AckTracker<P> {
+  readonly #entries: Entry<P>[] = [];
+  #head = 0;
+  #firstId = 0;
+  #committable: P | undefined;
+
+  /** Starts from an already committed position (restored from a checkpoint), if any. */
+  constructor(committed?: P) {
+    this.#committable = committed;
+  }
+
+  /** Registers the next batch, in source order, with the position to commit once it and all before it are acknowledged. Returns its id. */
+  track(position: P): number {
+    this.#entries.push({ position, done: false });
+    return this.#firstId + this.#entries.length - 1;
+  }
+
+  /**
+   * Marks batch `id` acknowledged; `position` replaces the tracked one (a partial acknowledgement commits less).
+   * Returns the new committable position when the contiguous prefix advanced, else `undefined`.
+   * Acknowledging an id twice, or one never tracked, throws: it would be a bug in the caller.
+   */
+  ack(id: number, position?: P): P | undefined {
+    const index = id - this.#firstId;
+    const entry = this.#entries[index];
+    if (entry === undefined || index < this.#head || entry.done) {
+      throw new RangeError(`batch ${id} is not awaiting acknowledgement`);
+    }
+    entry.done = true;
+    if (position !== undefined) entry.position = position;
+    if (index !== this.#head) return undefined;
+    while (this.#head < this.#entries.length && this.#entries[this.#head]!.done) {
+      this.#committable = this.#entries[this.#head]!.position;
+      this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries.splice(0, this.#head);
+      this.#firstId += this.#head;
+      this.#head = 0;
+    }
+    return this.#committable;
+  }
+
+  /** The end of the contiguous acknowledged prefix: the position safe to commit. */
+  get committable(): P | undefined {
+    return this.#committable;
+  }
+
+  /** Batches tracked and not yet part of the acknowledged prefix. */
+  get pending(): number {
+    return this.#entries.length - this.#head;
+  }
+}

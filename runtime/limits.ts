@@ -1,0 +1,34 @@
+/**
+ * Every bound Sluice applies, with its default, in one place. Config may override each one; nothing in the
+ * runtime grows without one of these limits.
+ */
+export const DEFAULTS = {
+  /** Records a source may have in flight (read, not yet acknowledged by every sink or the DLQ). */
+  inFlightRecords: 20_000,
+  /** Approximate bytes a source may have in flight. */
+  inFlightBytes: 64 * 1024 * 1024,
+  /** Records a source hands over in one batch, when the connector lets Sluice choose. */
+  sourceBatchRecords: 1_000,
+  /** Sink micro-batch: most records in one write. */
+  sinkMaxRecords: 1_000,
+  /** Sink micro-batch: most approximate bytes in one write. */
+  sinkMaxBytes: 8 * 1024 * 1024,
+  /** Sink micro-batch: longest a record waits for its batch to fill, in milliseconds. */
+  sinkMaxWaitMs: 200,
+  /** Sink micro-batch: writes in flight at once per sink. */
+  sinkMaxInFlight: 2,
+  /** Retries of a failed sink write (retriable errors only) before the pipeline fails. */
+  sinkWriteRetries: 8,
+  /** Longest graceful shutdown (stop reading, drain, commit, close) before it is forced, in milliseconds. */
+  shutdownTimeoutMs: 30_000,
+  /** Connector restarts by the supervisor before the pipeline gives up. */
+  restartMaxAttempts: 5,
+  /** First restart (and retry) delay, in milliseconds; doubles each time. */
+  restartInitialDelayMs: 200,
+  /** Longest restart (and retry) delay, in milliseconds. */
+  restartMaxDelayMs: 30_000,
+  /** How often sources that store their own checkpoints write them, at most, in milliseconds. */
+  checkpointIntervalMs: 1_000,
+  /** State directory for file checkpoints, relative to the config file. */
+  stateDir: '.sluice/state',
+} as const;
