@@ -1,6 +1,8 @@
 interface Entry<P> {
   position: P;
   done: boolean;
+  /** Acknowledged for only part of its records: the prefix may end here but never pass it. */
+  partial: boolean;
 }
 
 /**
@@ -16,6 +18,7 @@ export class AckTracker<P> {
   #head = 0;
   #firstId = 0;
   #committable: P | undefined;
+  #stopped = false;
 
   /** Starts from an already committed position (restored from a checkpoint), if any. */
   constructor(committed?: P) {
@@ -24,12 +27,13 @@ export class AckTracker<P> {
 
   /** Registers the next batch, in source order, with the position to commit once it and all before it are acknowledged. Returns its id. */
   track(position: P): number {
-    this.#entries.push({ position, done: false });
+    this.#entries.push({ position, done: false, partial: false });
     return this.#firstId + this.#entries.length - 1;
   }
 
   /**
-   * Marks batch `id` acknowledged; `position` replaces the tracked one (a partial acknowledgement commits less).
+   * Marks batch `id` acknowledged; `position` replaces the tracked one (a partial acknowledgement commits less,
+   * and the prefix then never advances past that batch: the records after its handled part were not handled).
    * Returns the new committable position when the contiguous prefix advanced, else `undefined`.
    * Acknowledging an id twice, or one never tracked, throws: it would be a bug in the caller.
    */
@@ -40,11 +44,19 @@ export class AckTracker<P> {
       throw new RangeError(`batch ${id} is not awaiting acknowledgement`);
     }
     entry.done = true;
-    if (position !== undefined) entry.position = position;
-    if (index !== this.#head) return undefined;
+    if (position !== undefined) {
+      entry.position = position;
+      entry.partial = true;
+    }
+    if (index !== this.#head || this.#stopped) return undefined;
     while (this.#head < this.#entries.length && this.#entries[this.#head]!.done) {
-      this.#committable = this.#entries[this.#head]!.position;
+      const head = this.#entries[this.#head]!;
+      this.#committable = head.position;
       this.#head++;
+      if (head.partial) {
+        this.#stopped = true;
+        break;
+      }
     }
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries.splice(0, this.#head);

@@ -1,0 +1,84 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { BatchTicket } from './batch-ticket.js';
+import type { Chunk } from './chunk.js';
+import type { BatchPolicy } from './pipeline-spec.js';
+import type { ChangeRecord } from './record.js';
+
+/** One sink write: the records and the tickets of the chunks they came from (a ticket once per piece it holds). */
+export interface MicroBatch {
+  readonly records: readonly ChangeRecord[];
+  readonly tickets: readonly BatchTicket[];
+}
+
+/**
+ * Groups chunks into sink writes under a batch policy: a write is emitted when it reaches `maxRecords` or
+ * `maxBytes` (bytes estimated from each ticket's bytes per record), when its oldest record has waited `maxWaitMs`,
+ * or when the input completes. A chunk that does not fit is split; each extra piece retains the chunk's ticket once.
+ * A chunk that fills a write alone is passed on without copying. Errors pass through (the partial write is dropped:
+ * its records are not acknowledged, so the source reads them again).
+ */
+export function microBatch(
+  policy: Pick<BatchPolicy, 'maxRecords' | 'maxBytes' | 'maxWaitMs'>,
+): OperatorFunction<Chunk, MicroBatch> {
+  const maxRecords = Math.max(1, policy.maxRecords);
+  return (source) =>
+    new Observable<MicroBatch>((subscriber) => {
+      let parts: ChangeRecord[][] = [];
+      let tickets: BatchTicket[] = [];
+      let count = 0;
+      let bytes = 0;
+      let timer: NodeJS.Timeout | undefined;
+
+      const flush = (): void => {
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        if (count === 0) return;
+        const records = parts.length === 1 ? parts[0]! : parts.flat();
+        const batch: MicroBatch = { records, tickets };
+        parts = [];
+        tickets = [];
+        count = 0;
+        bytes = 0;
+        subscriber.next(batch);
+      };
+
+      const subscription = source.subscribe({
+        next: (chunk) => {
+          const { records, ticket } = chunk;
+          const total = records.length;
+          if (total === 0) {
+            ticket.release();
+            return;
+          }
+          const perRecord = ticket.bytesPerRecord;
+          let start = 0;
+          while (start < total) {
+            const byRecords = maxRecords - count;
+            const byBytes =
+              perRecord > 0 ? Math.max(1, Math.floor((policy.maxBytes - bytes) / perRecord)) : byRecords;
+            const take = Math.min(total - start, byRecords, byBytes);
+            if (start > 0) ticket.retain();
+            parts.push(take === total ? records : records.slice(start, start + take));
+            tickets.push(ticket);
+            count += take;
+            bytes += take * perRecord;
+            start += take;
+            if (count >= maxRecords || bytes >= policy.maxBytes) flush();
+          }
+          if (count > 0 && timer === undefined) timer = setTimeout(flush, policy.maxWaitMs);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          flush();
+          subscriber.complete();
+        },
+      });
+
+      return () => {
+        if (timer !== undefined) clearTimeout(timer);
+        subscription.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,19 @@
+import type { BatchOperator, OperatorResult } from './operator.js';
+import type { ChangeRecord } from './record.js';
+
+/**
+ * Runs one operator on one batch: the only way the engine invokes operators, so that a worker-pool runner can
+ * replace the inline one without touching the graph. Results must keep input order per node.
+ */
+export interface OperatorRunner {
+  run(
+    node: string,
+    operator: BatchOperator,
+    records: ChangeRecord[],
+  ): OperatorResult | Promise<OperatorResult>;
+}
+
+/** The default runner: calls the operator on the engine's thread. */
+export const inlineOperatorRunner: OperatorRunner = {
+  run: (_node, operator, records) => operator.process(records),
+};
