@@ -1,0 +1,180 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { DEFAULTS } from '../limits.js';
+import { DURATION_PATTERN } from './duration.js';
+import { SIZE_PATTERN } from './size.js';
+
+/** The JSON Schema keyword marking a value read by `parseDuration` (`duration`) or `parseSize` (`size`). */
+const UNIT = 'x-sluice-unit';
+
+const duration = (description: string, fallback: number) =>
+  Type.Unsafe<number | string>({
+    type: ['number', 'string'],
+    minimum: 0,
+    pattern: DURATION_PATTERN,
+    description: `${description} Milliseconds, or text like \`200ms\`, \`5s\`, \`2m\`, \`1h\`.`,
+    default: fallback,
+    [UNIT]: 'duration',
+  });
+
+const size = (description: string, fallback: number) =>
+  Type.Unsafe<number | string>({
+    type: ['number', 'string'],
+    minimum: 1,
+    pattern: SIZE_PATTERN,
+    description: `${description} Bytes, or text like \`512KiB\`, \`8MiB\`, \`1GiB\`, \`10MB\`.`,
+    default: fallback,
+    [UNIT]: 'size',
+  });
+
+const NODE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
+const NODE_REF = '^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)?$';
+
+const batch = Type.Partial(
+  Type.Object(
+    {
+      max_records: Type.Integer({
+        minimum: 1,
+        default: DEFAULTS.sinkMaxRecords,
+        description: 'Most records in one write.',
+      }),
+      max_bytes: size('Most approximate bytes in one write.', DEFAULTS.sinkMaxBytes),
+      max_wait: duration('Longest a record waits for its batch to fill.', DEFAULTS.sinkMaxWaitMs),
+      max_in_flight: Type.Integer({
+        minimum: 1,
+        default: DEFAULTS.sinkMaxInFlight,
+        description: 'Writes in flight at once.',
+      }),
+    },
+    { additionalProperties: false, description: 'How the sink groups records into writes.' },
+  ),
+);
+
+const runtime = Type.Partial(
+  Type.Object(
+    {
+      in_flight: Type.Partial(
+        Type.Object(
+          {
+            records: Type.Integer({
+              minimum: 1,
+              default: DEFAULTS.inFlightRecords,
+              description: 'Records a source may have read and not yet seen acknowledged.',
+            }),
+            bytes: size('Approximate bytes a source may have in flight.', DEFAULTS.inFlightBytes),
+          },
+          { additionalProperties: false, description: 'Bounds on unacknowledged data per source.' },
+        ),
+      ),
+      shutdown_timeout: duration(
+        'Longest graceful shutdown before it is forced.',
+        DEFAULTS.shutdownTimeoutMs,
+      ),
+      state_dir: Type.String({
+        minLength: 1,
+        default: DEFAULTS.stateDir,
+        description: "Directory for file checkpoints, relative to the config file's directory.",
+      }),
+      restart: Type.Partial(
+        Type.Object(
+          {
+            max_attempts: Type.Integer({
+              minimum: 0,
+              default: DEFAULTS.restartMaxAttempts,
+              description: 'Connector restarts before the pipeline gives up.',
+            }),
+            initial_delay: duration(
+              'First restart delay; doubles each time.',
+              DEFAULTS.restartInitialDelayMs,
+            ),
+            max_delay: duration('Longest restart delay.', DEFAULTS.restartMaxDelayMs),
+          },
+          { additionalProperties: false, description: 'How failed connectors are restarted.' },
+        ),
+      ),
+      sink_write_retries: Type.Integer({
+        minimum: 0,
+        default: DEFAULTS.sinkWriteRetries,
+        description: 'Retries of a failed sink write (retriable errors only) before the pipeline fails.',
+      }),
+    },
+    { additionalProperties: false, description: 'Pipeline-wide limits; every field has a default.' },
+  ),
+);
+
+const from = Type.Union(
+  [Type.String({ pattern: NODE_REF }), Type.Array(Type.String({ pattern: NODE_REF }), { minItems: 1 })],
+  {
+    description: 'The node(s) this one reads from: a node name, `router.branch`, or a list of them (fan-in).',
+  },
+);
+
+const nodes = (description: string, minProperties: number): TSchema =>
+  Type.Unsafe<Record<string, object>>({
+    type: 'object',
+    minProperties,
+    additionalProperties: { type: 'object' },
+    description,
+  });
+
+/**
+ * The pipeline file's envelope: everything but each component's own options, which its `type` selects. The shape:
+ *
+ * ```yaml
+ * name: orders-to-warehouse            # required, [A-Za-z0-9_-]+
+ * sources:                              # required, at least one; name → { type, ...options }
+ *   orders: { type: file, path: ./data/orders.jsonl }
+ * operators:                            # optional; name → { type, from, ...options }
+ *   paid: { from: orders, type: filter, where: 'after.status == "paid"' }
+ * sinks:                                # required, at least one; name → { type, from, batch?, ...options }
+ *   out:
+ *     from: paid                        # a node name, `router.branch`, or a list of them (fan-in)
+ *     type: file
+ *     path: ./out/orders.jsonl
+ *     batch: { max_records: 1000, max_bytes: 8MiB, max_wait: 200ms, max_in_flight: 2 }
+ * dlq: { type: file, path: ./out/dlq.jsonl, batch: {...} }   # optional; any sink type; no `from`
+ * runtime:                              # optional; every field defaults from runtime/limits.ts DEFAULTS
+ *   in_flight: { records: 20000, bytes: 64MiB }
+ *   shutdown_timeout: 30s
+ *   state_dir: ./.sluice/state          # relative to the config file's directory
+ *   restart: { max_attempts: 5, initial_delay: 200ms, max_delay: 30s }
+ *   sink_write_retries: 8
+ * ```
+ *
+ * Node names are unique across sources, operators and sinks and match `^[A-Za-z_][A-Za-z0-9_-]*$` (a dot in
+ * `from` separates a router's branch). Durations are milliseconds or text (`200ms`, `5s`, `2m`, `1h`); sizes are
+ * bytes or text (`512KiB`, `8MiB`, `1GiB`, `10MB`). Any string may hold `${VAR}` or `${VAR:-default}`.
+ * Schemas marked with the `x-sluice-unit` keyword hold durations or sizes the loader turns into numbers.
+ */
+export const PIPELINE_SCHEMA = {
+  /** The keyword marking durations and sizes. */
+  unitKeyword: UNIT,
+  /** Pattern of node names. */
+  nodeName: NODE_NAME,
+  /** Pattern of one `from` entry: `node` or `node.branch`. */
+  nodeRef: NODE_REF,
+  /** A sink's `batch`. */
+  batch,
+  /** The `runtime` section. */
+  runtime,
+  /** A node's `from`. */
+  from,
+  /** The top level, with each node only required to be a mapping. */
+  envelope: Type.Object(
+    {
+      name: Type.String({
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: 'The pipeline name: letters, digits, `_`, `-`.',
+      }),
+      sources: nodes('Where records come from: name → { type, ...options }.', 1),
+      operators: Type.Optional(
+        nodes('What checks and reshapes records: name → { type, from, ...options }.', 0),
+      ),
+      sinks: nodes('Where records land: name → { type, from, batch?, ...options }.', 1),
+      dlq: Type.Optional(
+        Type.Object({}, { description: 'Where records set aside go: any sink type, without `from`.' }),
+      ),
+      runtime: Type.Optional(runtime),
+    },
+    { additionalProperties: false },
+  ),
+} as const;
