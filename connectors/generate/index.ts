@@ -1,0 +1,1 @@
+export { generateSource } from './source.js';

@@ -1,0 +1,2 @@
+export { nullSink } from './sink.js';
+export { NullSink } from './null-sink.js';
