@@ -18,7 +18,7 @@ export interface EmbeddedPostgresOptions {
 
 /** A running embedded Postgres server. */
 export interface RunningPostgres {
-  /** `postgres://postgres:postgres@127.0.0.1:PORT/postgres` */
+  /** `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres` */
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
@@ -33,7 +33,7 @@ export interface RunningPostgres {
 }
 
 const USER = 'postgres';
-const PASSWORD = 'postgres';
+const PASSWORD = 'sluice-embedded';
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {

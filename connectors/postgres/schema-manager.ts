@@ -1,0 +1,263 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import { PipelineFailure, SluiceError } from '../../runtime/errors.js';
+import type { Change } from './change.js';
+import { loadColumns, type ColumnInfo } from './column-info.js';
+import { quoteIdentifier } from './quote-identifier.js';
+import type { TableName } from './table-name.js';
+import type { TablePlan } from './table-writer.js';
+import { inferType, mergeTypes } from './type-inference.js';
+import { widenedType } from './type-widening.js';
+
+/** What to do with a field that has no column: add it, log and drop it, stop the pipeline, or drop it silently. */
+export type SchemaDriftPolicy = 'auto' | 'warn' | 'fail' | 'ignore';
+
+/** How the sink's config shapes its tables. */
+export interface SchemaPolicy {
+  readonly mode: 'append' | 'upsert';
+  readonly versionColumn: string | null;
+  readonly softDelete: { readonly flag: string; readonly at: string } | null;
+  readonly createTable: boolean;
+  readonly drift: SchemaDriftPolicy;
+  /** Explicit types for new columns (config `columns`). */
+  readonly columnTypes: Readonly<Record<string, string>>;
+}
+
+/** A type name the sink may put into DDL: words, an optional `(p)` or `(p,s)` modifier, array brackets. */
+export const COLUMN_TYPE = /^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?( *\[\])*$/;
+
+const WIDTH: Record<string, number> = { bigint: 1, 'double precision': 1, numeric: 2 };
+
+/**
+ * Knows the columns of the sink's tables and brings each table in line with a batch before it is written:
+ * creates it when absent (`create_table`), and under `schema_drift: auto` adds new fields as nullable columns and
+ * widens integer and real columns that cannot hold a value. Columns are cached per table and read again when a
+ * batch carries a field the cache does not know (another writer may have added it). DDL runs one at a time.
+ */
+export class SchemaManager {
+  readonly #pool: pg.Pool;
+  readonly #policy: SchemaPolicy;
+  readonly #logger: Logger;
+  readonly #cache = new Map<string, Map<string, ColumnInfo>>();
+  /** `table\0field` pairs known to have no column after a fresh read (warn and ignore drop them). */
+  readonly #absent = new Set<string>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #droppedFields = 0;
+
+  constructor(pool: pg.Pool, policy: SchemaPolicy, logger: Logger) {
+    this.#pool = pool;
+    this.#policy = policy;
+    this.#logger = logger;
+  }
+
+  /** Field values left out of writes because their column did not exist (drift `warn` or `ignore`). */
+  get droppedFields(): number {
+    return this.#droppedFields;
+  }
+
+  /** Forgets every table's columns (after Postgres said a column or a table is not what the cache says). */
+  invalidate(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * The plan for writing `changes` to `table` with the given key, after any DDL the policy allows. Rejects with
+   * code `TABLE_MISSING` (absent table without `create_table`) or `SCHEMA_DRIFT` (policy `fail`, or a key, version
+   * or soft-delete column missing while the policy is not `auto`), both non-retriable.
+   */
+  async plan(
+    table: TableName,
+    changes: readonly Change[],
+    keyColumns: readonly string[],
+  ): Promise<TablePlan> {
+    const cached = this.#cache.get(table.toString());
+    if (cached && this.#fits(table, cached, changes, keyColumns))
+      return this.#finish(table, cached, changes, keyColumns);
+    const columns = await this.#serialized(() => this.#reconcile(table, changes, keyColumns));
+    return this.#finish(table, columns, changes, keyColumns);
+  }
+
+  #serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(task, task);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** True when the cached columns need no read and no DDL for these changes. */
+  #fits(
+    table: TableName,
+    columns: ReadonlyMap<string, ColumnInfo>,
+    changes: readonly Change[],
+    keyColumns: readonly string[],
+  ): boolean {
+    if (this.#systemColumns(keyColumns).some((name) => !columns.has(name))) return false;
+    for (const change of changes) {
+      for (const [name, value] of Object.entries(change.fields)) {
+        const column = columns.get(name);
+        if (!column) {
+          if (!this.#absent.has(`${table.toString()}\0${name}`)) return false;
+        } else if (this.#policy.drift === 'auto' && widenedType(column.type, value) !== null) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Counts (and under `warn`, logs once per column) the fields that have no column, and builds the plan. */
+  #finish(
+    table: TableName,
+    columns: ReadonlyMap<string, ColumnInfo>,
+    changes: readonly Change[],
+    keyColumns: readonly string[],
+  ): TablePlan {
+    for (const change of changes) {
+      for (const name of Object.keys(change.fields)) if (!columns.has(name)) this.#droppedFields++;
+    }
+    const { mode, versionColumn, softDelete } = this.#policy;
+    return { table, columns, mode, keyColumns, versionColumn, softDelete };
+  }
+
+  #systemColumns(keyColumns: readonly string[]): string[] {
+    const { mode, versionColumn, softDelete } = this.#policy;
+    return [
+      ...(mode === 'upsert' ? keyColumns : []),
+      ...(versionColumn === null ? [] : [versionColumn]),
+      ...(softDelete && mode === 'upsert' ? [softDelete.flag, softDelete.at] : []),
+    ];
+  }
+
+  async #reconcile(
+    table: TableName,
+    changes: readonly Change[],
+    keyColumns: readonly string[],
+  ): Promise<Map<string, ColumnInfo>> {
+    const found = await loadColumns(this.#pool, table);
+    let columns: Map<string, ColumnInfo>;
+    if (found !== null) columns = found;
+    else {
+      if (!this.#policy.createTable) {
+        throw new SluiceError(
+          'TABLE_MISSING',
+          `table ${table.toString()} does not exist; create it or set create_table: true`,
+        );
+      }
+      await this.#create(table, changes, keyColumns);
+      columns = await this.#reload(table);
+    }
+    const known = columns;
+    const system = this.#systemColumns(keyColumns).filter((name) => !known.has(name));
+    const unknown = [...new Set(changes.flatMap((change) => Object.keys(change.fields)))].filter(
+      (name) => !known.has(name) && !system.includes(name),
+    );
+    const widen =
+      this.#policy.drift === 'auto' ? this.#widenings(columns, changes) : new Map<string, string>();
+    if (this.#policy.drift !== 'auto' && system.length > 0) {
+      throw new PipelineFailure(
+        'SCHEMA_DRIFT',
+        `table ${table.toString()} lacks the column(s) ${system.join(', ')} the sink needs (key, version or soft-delete); add them or set schema_drift: auto`,
+      );
+    }
+    if (this.#policy.drift === 'fail' && unknown.length > 0) {
+      const record = changes.find((change) => unknown.some((name) => name in change.fields))!.record;
+      throw new PipelineFailure(
+        'SCHEMA_DRIFT',
+        `table ${table.toString()} has no column(s) ${unknown.join(', ')}, carried by the record from ${record.source.name} at ${record.source.position} (schema_drift: fail)`,
+      );
+    }
+    if (this.#policy.drift === 'warn' || this.#policy.drift === 'ignore') {
+      for (const name of unknown) {
+        const key = `${table.toString()}\0${name}`;
+        if (this.#policy.drift === 'warn' && !this.#absent.has(key)) {
+          this.#logger.warn(
+            { table: table.toString(), column: name },
+            `table ${table.toString()} has no column ${JSON.stringify(name)}: the field is dropped from writes (schema_drift: warn)`,
+          );
+        }
+        this.#absent.add(key);
+      }
+    }
+    const actions: string[] = [];
+    const added = this.#policy.drift === 'auto' ? [...system, ...unknown] : [];
+    for (const name of added)
+      actions.push(`ADD COLUMN IF NOT EXISTS ${quoteIdentifier(name)} ${this.#typeFor(name, changes)}`);
+    for (const [name, type] of widen) actions.push(`ALTER COLUMN ${quoteIdentifier(name)} TYPE ${type}`);
+    if (actions.length > 0) {
+      await this.#pool.query(`ALTER TABLE ${table.sql} ${actions.join(', ')}`);
+      this.#logger.info(
+        { table: table.toString(), added, widened: Object.fromEntries(widen) },
+        `altered table ${table.toString()} for schema drift`,
+      );
+      for (const name of added) this.#absent.delete(`${table.toString()}\0${name}`);
+      columns = await this.#reload(table);
+    }
+    this.#cache.set(table.toString(), columns);
+    return columns;
+  }
+
+  async #reload(table: TableName): Promise<Map<string, ColumnInfo>> {
+    const columns = await loadColumns(this.#pool, table);
+    if (columns === null)
+      throw new SluiceError(
+        'TABLE_MISSING',
+        `table ${table.toString()} disappeared while the sink was changing it`,
+        { retriable: true },
+      );
+    return columns;
+  }
+
+  async #create(table: TableName, changes: readonly Change[], keyColumns: readonly string[]): Promise<void> {
+    const { mode, versionColumn, softDelete } = this.#policy;
+    const names = new Set<string>(mode === 'upsert' ? keyColumns : []);
+    for (const change of changes) for (const name of Object.keys(change.fields)) names.add(name);
+    if (versionColumn !== null) names.add(versionColumn);
+    if (softDelete && mode === 'upsert') names.add(softDelete.flag).add(softDelete.at);
+    const definitions = [...names].map((name) => `${quoteIdentifier(name)} ${this.#typeFor(name, changes)}`);
+    if (mode === 'upsert' && keyColumns.length > 0)
+      definitions.push(`PRIMARY KEY (${keyColumns.map(quoteIdentifier).join(', ')})`);
+    const exists = await this.#pool.query<{ exists: boolean }>(
+      'SELECT to_regnamespace($1) IS NOT NULL AS exists',
+      [quoteIdentifier(table.schema)],
+    );
+    if (!exists.rows[0]?.exists)
+      await this.#pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(table.schema)}`);
+    await this.#pool.query(`CREATE TABLE IF NOT EXISTS ${table.sql} (${definitions.join(', ')})`);
+    this.#logger.info({ table: table.toString(), columns: [...names] }, `created table ${table.toString()}`);
+  }
+
+  /** A new column's type: the config's, the version/soft-delete column's, or one inferred from the batch's values. */
+  #typeFor(name: string, changes: readonly Change[]): string {
+    const explicit = this.#policy.columnTypes[name];
+    if (explicit !== undefined) {
+      if (!COLUMN_TYPE.test(explicit))
+        throw new SluiceError(
+          'CONFIG_INVALID',
+          `columns.${name}: expected a Postgres type name such as numeric(12,2), got ${JSON.stringify(explicit)}`,
+        );
+      return explicit;
+    }
+    const { versionColumn, softDelete } = this.#policy;
+    if (name === versionColumn) return 'numeric';
+    if (softDelete && name === softDelete.flag) return 'boolean';
+    if (softDelete && name === softDelete.at) return 'timestamp with time zone';
+    let type: string | null = null;
+    for (const change of changes) {
+      const value = change.fields[name];
+      if (value !== undefined) type = mergeTypes(type, inferType(value));
+    }
+    return type ?? 'text';
+  }
+
+  /** Columns that must become wider to hold the batch's values, with their new types. */
+  #widenings(columns: ReadonlyMap<string, ColumnInfo>, changes: readonly Change[]): Map<string, string> {
+    const widen = new Map<string, string>();
+    for (const change of changes) {
+      for (const [name, value] of Object.entries(change.fields)) {
+        const column = columns.get(name);
+        const wider = column ? widenedType(column.type, value) : null;
+        if (wider === null) continue;
+        const current = widen.get(name);
+        if (current === undefined || (WIDTH[wider] ?? 0) > (WIDTH[current] ?? 0)) widen.set(name, wider);
+      }
+    }
+    return widen;
+  }
+}

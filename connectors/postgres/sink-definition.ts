@@ -1,0 +1,68 @@
+import type { ConfigIssue } from '../../runtime/component.js';
+import { defineSink } from '../../runtime/component.js';
+import { messageOf } from '../../runtime/errors.js';
+import { COLUMN_TYPE } from './schema-manager.js';
+import { PostgresSinkConfigSchema, type PostgresSinkConfig } from './sink-config.js';
+import { PostgresSink } from './sink.js';
+import { TableTemplate } from './table-template.js';
+
+/** The `postgres` sink type: upserts, appends and deletes into Postgres tables, with newer-wins and schema drift. */
+export const postgresSinkDefinition = defineSink({
+  type: 'postgres',
+  summary: 'Write change records into Postgres tables (append or upsert, deletes, newer-wins, schema drift)',
+  schema: PostgresSinkConfigSchema,
+  check: checkPostgresSinkConfig,
+  create: (config) => new PostgresSink(config),
+});
+
+/** Checks the schema cannot express: a connection is named, the table parses, version options come in pairs. */
+function checkPostgresSinkConfig(config: PostgresSinkConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.url === undefined && config.host === undefined) {
+    issues.push({ path: [], message: 'expected a connection: url, or host (with user, password, database)' });
+  }
+  if (config.url !== undefined && !/^postgres(ql)?:\/\//.test(config.url)) {
+    issues.push({ path: ['url'], message: 'expected a URL starting with postgres:// or postgresql://' });
+  }
+  try {
+    new TableTemplate(config.table);
+  } catch (error) {
+    issues.push({ path: ['table'], message: messageOf(error) });
+  }
+  if (config.version_column !== undefined && config.version_from === undefined) {
+    issues.push({
+      path: ['version_from'],
+      message:
+        'version_column needs version_from: the record field holding the version (source.lsn, source.hlc, after.updated_at, ...)',
+    });
+  }
+  if (config.version_from !== undefined && config.version_column === undefined) {
+    issues.push({
+      path: ['version_column'],
+      message: "version_from needs version_column: the table column that stores each row's version",
+    });
+  }
+  if (
+    config.version_from !== undefined &&
+    !/^(source|after|before|key|headers)(\.[^.]+)+$/.test(config.version_from)
+  ) {
+    issues.push({
+      path: ['version_from'],
+      message: `expected a field path such as source.lsn or after.updated_at, got ${JSON.stringify(config.version_from)}`,
+    });
+  }
+  if (config.mode === 'append' && config.key !== undefined) {
+    issues.push({ path: ['key'], message: 'key applies to mode: upsert only' });
+  }
+  if (config.soft_delete !== undefined && config.deletes !== 'soft') {
+    issues.push({ path: ['soft_delete'], message: 'soft_delete applies to deletes: soft only' });
+  }
+  for (const [column, type] of Object.entries(config.columns ?? {})) {
+    if (!COLUMN_TYPE.test(type))
+      issues.push({
+        path: ['columns', column],
+        message: `expected a Postgres type name such as numeric(12,2) or text[], got ${JSON.stringify(type)}`,
+      });
+  }
+  return issues;
+}
