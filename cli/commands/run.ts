@@ -1,0 +1,102 @@
+import { resolve } from 'node:path';
+import { ConfigError, loadPipeline, type Environment } from '../../runtime/config/index.js';
+import { SluiceError, messageOf } from '../../runtime/errors.js';
+import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
+import { Pipeline } from '../../runtime/pipeline.js';
+import type { PipelineSummary } from '../../runtime/pipeline-summary.js';
+import { redact } from '../../runtime/redact.js';
+import { DryRunCapture } from '../dry-run-capture.js';
+import { EXIT } from '../exit-codes.js';
+import { createLogger } from '../logger.js';
+import { ReadOnlyCheckpointStore } from '../read-only-checkpoints.js';
+import { defaultRegistry } from '../registry.js';
+import { onShutdownSignals } from '../shutdown-signals.js';
+import { formatSummary } from '../summary-report.js';
+import { stringifyJson } from '../../runtime/json.js';
+
+/** Options of `sluice run`. */
+export interface RunOptions {
+  /** Read and transform real input, write nothing, print what each sink would receive. */
+  readonly dryRun?: boolean;
+  /** Records shown per sink in a dry run. */
+  readonly samples?: number;
+  /** In a dry run, stop once every source has read this many records. */
+  readonly limit?: number;
+  readonly logLevel?: string | undefined;
+  /** The environment `${VAR}` reads (default: the process's). */
+  readonly env?: Environment;
+  /** Called with the summary when the run ends well (the quickstart adds its own lines after it). */
+  readonly onSummary?: (summary: PipelineSummary) => void;
+}
+
+/** Maps how a run ended to the documented exit code. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError) return EXIT.invalidConfig;
+  if (error instanceof SluiceError && error.code === 'FORCED_STOP') return EXIT.forced;
+  if (error instanceof SluiceError && error.code === 'SHUTDOWN_TIMEOUT') return EXIT.shutdownTimeout;
+  return EXIT.pipelineFailed;
+}
+
+/**
+ * `sluice run FILE`: loads and validates the pipeline, runs it until its bounded sources are drained or a signal
+ * stops it (first SIGINT/SIGTERM drains, a second forces), prints the summary, and returns the exit code.
+ */
+export async function runCommand(file: string, options: RunOptions = {}): Promise<number> {
+  const registry = defaultRegistry();
+  let secrets: readonly string[] = [];
+  try {
+    const spec = await loadPipeline(resolve(file), registry, { env: options.env ?? process.env });
+    secrets = spec.secrets;
+    const logger = createLogger({ level: options.logLevel, secrets });
+    const store = new FileCheckpointStore(spec.runtime.stateDir);
+    const capture = options.dryRun ? new DryRunCapture(options.samples ?? 3) : null;
+    const pipeline = await Pipeline.create(spec, {
+      registry: capture ? capture.wrap(registry) : registry,
+      logger,
+      checkpoints: capture ? new ReadOnlyCheckpointStore(store) : store,
+    });
+    const removeHandlers = onShutdownSignals(
+      (signal) => {
+        logger.info({ signal }, 'stopping: draining in-flight records (send the signal again to force)');
+        pipeline.stop();
+      },
+      (signal) => {
+        logger.warn({ signal }, 'forcing stop');
+        pipeline.forceStop();
+      },
+    );
+    const limitTimer = capture ? stopAtLimit(pipeline, options.limit ?? 1000) : undefined;
+    try {
+      const summary = await pipeline.run();
+      if (capture) printDryRun(capture);
+      console.log(formatSummary(summary));
+      options.onSummary?.(summary);
+      return EXIT.ok;
+    } finally {
+      if (limitTimer) clearInterval(limitTimer);
+      removeHandlers();
+      await store.close();
+      logger.flush();
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(error.format());
+    else console.error(`sluice: ${redact(messageOf(error), secrets)}`);
+    return exitCodeOf(error);
+  }
+}
+
+/** In a dry run, stops the pipeline once every source has read `limit` records. */
+function stopAtLimit(pipeline: Pipeline, limit: number): NodeJS.Timeout {
+  return setInterval(() => {
+    const { sources } = pipeline.counters();
+    if (Object.values(sources).every((counters) => counters.read >= limit)) pipeline.stop();
+  }, 50);
+}
+
+function printDryRun(capture: DryRunCapture): void {
+  console.log('dry run: nothing was written; each sink would have received:');
+  for (const [node, captured] of capture.sinks) {
+    console.log(`  ${node}: ${captured.count} records`);
+    for (const sample of captured.samples) console.log(`    ${stringifyJson(sample)}`);
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { runCommand } from './commands/run.js';
+import { quickstartCommand } from './commands/quickstart.js';
+import { schemaCommand } from './commands/schema.js';
+import { validateCommand } from './commands/validate.js';
+import { EXIT } from './exit-codes.js';
+import { packageVersion } from './package-version.js';
+
+const version = packageVersion();
+
+const program = new Command('sluice')
+  .description('Move change data out of CockroachDB, Postgres and Kafka: check it, reshape it, land it.')
+  .version(version, '-v, --version')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ sluice quickstart                          run the demo pipeline on embedded defaults
+  $ sluice validate pipeline.yaml              check a config; every problem as FILE:LINE:COL: message
+  $ sluice run pipeline.yaml                   run until the input ends (bounded) or SIGINT/SIGTERM
+  $ sluice run --dry-run pipeline.yaml         read and transform real input, write nothing, show samples
+  $ sluice schema > sluice.schema.json         JSON Schema for editor completion
+
+Exit codes: 0 ok, 1 pipeline failed, 2 invalid config or usage, 3 shutdown timed out, 130 forced stop.`,
+  );
+
+program
+  .command('run')
+  .description('run a pipeline')
+  .argument('<file>', 'pipeline config (YAML)')
+  .option('--dry-run', 'read real input and run the operators, write nothing; print what each sink would receive')
+  .option('--samples <n>', 'records shown per sink with --dry-run', '3')
+  .option('--limit <n>', 'with --dry-run: stop after reading this many records per source', '1000')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+  .action(async (file: string, options: { dryRun?: boolean; samples: string; limit: string; logLevel?: string }) => {
+    process.exitCode = await runCommand(file, {
+      dryRun: options.dryRun === true,
+      samples: Number(options.samples),
+      limit: Number(options.limit),
+      logLevel: options.logLevel,
+    });
+  });
+
+program
+  .command('validate')
+  .description('check a pipeline config without running it')
+  .argument('<file>', 'pipeline config (YAML)')
+  .action(async (file: string) => {
+    process.exitCode = await validateCommand(file);
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of pipeline config files (for editors)')
+  .action(() => {
+    process.exitCode = schemaCommand();
+  });
+
+program
+  .command('quickstart')
+  .description('run the demo pipeline on embedded defaults (no server to install) and print a summary')
+  .option('--records <n>', 'records to generate', '200000')
+  .option('--keep', 'keep the embedded Postgres running after the run (until Ctrl-C), to look at the data')
+  .action(async (options: { records: string; keep?: boolean }) => {
+    process.exitCode = await quickstartCommand({ records: Number(options.records), keep: options.keep === true });
+  });
+
+program.exitOverride((error) => {
+  process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidConfig);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,44 @@
+import { fileSink, fileSource } from '../connectors/file/index.js';
+import { generateSource } from '../connectors/generate/index.js';
+import { nullSink } from '../connectors/null/index.js';
+import { postgresSinkDefinition } from '../connectors/postgres/index.js';
+import { stdoutSink } from '../connectors/stdout/index.js';
+import {
+  customOperator,
+  dedupOperator,
+  filterOperator,
+  routeOperator,
+  transformOperator,
+  validateOperator,
+} from '../operators/index.js';
+import type {
+  ComponentDefinition,
+  ComponentRegistry,
+  OperatorDefinition,
+  SinkDefinition,
+  SourceDefinition,
+} from '../runtime/component.js';
+import type { TSchema } from '@sinclair/typebox';
+
+function byType<D extends ComponentDefinition<TSchema, unknown>>(definitions: readonly D[]): ReadonlyMap<string, D> {
+  return new Map(definitions.map((definition) => [definition.type, definition]));
+}
+
+/** Every source type this build of Sluice ships. */
+export const SOURCES: readonly SourceDefinition[] = [fileSource, generateSource];
+/** Every operator type this build of Sluice ships. */
+export const OPERATORS: readonly OperatorDefinition[] = [
+  filterOperator,
+  transformOperator,
+  validateOperator,
+  dedupOperator,
+  routeOperator,
+  customOperator,
+];
+/** Every sink type this build of Sluice ships. */
+export const SINKS: readonly SinkDefinition[] = [fileSink, stdoutSink, nullSink, postgresSinkDefinition];
+
+/** The component registry the CLI runs pipelines with: the composition root of Sluice. */
+export function defaultRegistry(): ComponentRegistry {
+  return { sources: byType(SOURCES), operators: byType(OPERATORS), sinks: byType(SINKS) };
+}
