@@ -45,7 +45,7 @@ if (!values.scenario) {
 const scenario = await loadScenario(values.scenario);
 const records = values.records ? Number(values.records) : values.quick ? scenario.records.quick : scenario.records.full;
 const rounds = values.rounds ? Number(values.rounds) : values.quick ? 2 : 5;
-const expected = scenario.expectedChecksum(records);
+const expected = scenario.expected(records);
 
 /** The median (mean of the middle two for an even count). */
 function median(values: readonly number[]): number {
@@ -104,7 +104,7 @@ const rows: BenchRow[] = scenario.systems.map((system) => {
     p99Ms: Number(percentile(latencies, 99).toFixed(2)),
     peakRssMb: Math.round(Math.max(...counted.map((run) => run.peakRssMb))),
     runs: counted.length,
-    correct: counted.every((run) => run.records === records && run.checksum === expected),
+    correct: counted.every((run) => run.records === expected.records && run.checksum === expected.checksum),
   };
 });
 

@@ -31,8 +31,8 @@ export interface Scenario {
   /** Records per run: full and `--quick`. */
   readonly records: { readonly full: number; readonly quick: number };
   readonly systems: readonly BenchSystem[];
-  /** The checksum every system must produce for `records` records. */
-  expectedChecksum(records: number): string;
+  /** What every system must deliver for `records` input records: how many reach the end, and their checksum. */
+  expected(records: number): { readonly records: number; readonly checksum: string };
   /** Ratios to report: `[numerator system, denominator system]`, with the target the issue sets. */
   readonly ratios?: readonly { readonly of: string; readonly to: string; readonly atLeast?: number }[];
 }

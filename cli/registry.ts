@@ -1,6 +1,6 @@
 import { fileSink, fileSource } from '../connectors/file/index.js';
 import { generateSource } from '../connectors/generate/index.js';
-import { nullSink } from '../connectors/null/index.js';
+import { discardSink } from '../connectors/discard/index.js';
 import { postgresSinkDefinition } from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
 import {
@@ -36,7 +36,7 @@ export const OPERATORS: readonly OperatorDefinition[] = [
   customOperator,
 ];
 /** Every sink type this build of Sluice ships. */
-export const SINKS: readonly SinkDefinition[] = [fileSink, stdoutSink, nullSink, postgresSinkDefinition];
+export const SINKS: readonly SinkDefinition[] = [fileSink, stdoutSink, discardSink, postgresSinkDefinition];
 
 /** The component registry the CLI runs pipelines with: the composition root of Sluice. */
 export function defaultRegistry(): ComponentRegistry {

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario.js';
 /** Every scenario, loaded on demand so a run imports only what it measures. */
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   passthrough: async () => (await import('./passthrough.js')).passthrough,
+  operators: async () => (await import('./operators.js')).operators,
 };
 
 /** The names `--scenario` accepts. */

@@ -4,7 +4,7 @@ import type { ChangeRecord } from '../../runtime/record.js';
 import type { Sink, SinkContext } from '../../runtime/sink.js';
 
 /** Discards every record, counting them; each write can be slowed by a fixed delay (for backpressure demos). */
-export class NullSink implements Sink {
+export class DiscardSink implements Sink {
   readonly #delayMs: number;
   #connected = false;
   #records = 0;
@@ -30,7 +30,7 @@ export class NullSink implements Sink {
   }
 
   async write(records: readonly ChangeRecord[]): Promise<void> {
-    if (!this.#connected) throw new NotConnectedError('null sink');
+    if (!this.#connected) throw new NotConnectedError('discard sink');
     if (this.#delayMs > 0) await delay(this.#delayMs);
     this.#records += records.length;
     this.#writes++;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineSink } from '../../runtime/component.js';
-import { NullSink } from './null-sink.js';
+import { DiscardSink } from './discard-sink.js';
 
 const schema = Type.Object({
   delay: Type.Optional(
@@ -8,12 +8,12 @@ const schema = Type.Object({
   ),
 });
 
-/** `null` sink: discards records and counts them (benchmarks, dry runs, backpressure demos). */
-export const nullSink = defineSink({
-  type: 'null',
+/** `discard` sink: discards records and counts them (benchmarks, dry runs, backpressure demos). */
+export const discardSink = defineSink({
+  type: 'discard',
   summary: 'Discards records, counting them; each write may take a fixed delay.',
   schema,
   create(config) {
-    return new NullSink(config.delay ?? 0);
+    return new DiscardSink(config.delay ?? 0);
   },
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { NullSink, nullSink } from '../../../connectors/null/index.js';
+import { DiscardSink, discardSink } from '../../../connectors/discard/index.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 
 const logger = pino({ level: 'silent' });
@@ -11,10 +11,10 @@ function records(count: number): ChangeRecord[] {
   return Array.from({ length: count }, (_, n) => ({ op: 'insert', key: null, before: null, after: { n }, source: { name: 'src', position: `src:${n}` }, sourceTimeMs: null, ingestTimeMs: 0, headers: {} }));
 }
 
-describe('null sink', () => {
+describe('discard sink', () => {
   test('discards records and counts them and the writes, empty batches included', async () => {
-    const sink = nullSink.create({}, { pipeline: 'test', node: 'out', configDir: '.', logger }) as NullSink;
-    assert.ok(sink instanceof NullSink);
+    const sink = discardSink.create({}, { pipeline: 'test', node: 'out', configDir: '.', logger }) as DiscardSink;
+    assert.ok(sink instanceof DiscardSink);
     await sink.connect(context);
     await sink.write([]);
     await sink.write(records(1));
@@ -26,7 +26,7 @@ describe('null sink', () => {
   });
 
   test('delay makes every write take that long', async () => {
-    const sink = nullSink.create({ delay: 30 }, { pipeline: 'test', node: 'out', configDir: '.', logger }) as NullSink;
+    const sink = discardSink.create({ delay: 30 }, { pipeline: 'test', node: 'out', configDir: '.', logger }) as DiscardSink;
     await sink.connect(context);
     const started = performance.now();
     await Promise.all([sink.write(records(10)), sink.write(records(10))]);
@@ -36,6 +36,6 @@ describe('null sink', () => {
   });
 
   test('refuses writes when not connected', async () => {
-    await assert.rejects(new NullSink().write(records(1)), { code: 'NOT_CONNECTED' });
+    await assert.rejects(new DiscardSink().write(records(1)), { code: 'NOT_CONNECTED' });
   });
 });

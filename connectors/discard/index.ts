@@ -1,0 +1,2 @@
+export { discardSink } from './sink.js';
+export { DiscardSink } from './discard-sink.js';

@@ -1,2 +1,0 @@
-export { nullSink } from './sink.js';
-export { NullSink } from './null-sink.js';
