@@ -7,3 +7,8 @@ export { decodeSinklessRow, type SinklessRow } from './decode-sinkless-row.js';
 export { decodeWebhookBody } from './decode-webhook-body.js';
 export { detectEnvelope } from './detect-envelope.js';
 export { Hlc } from './hlc.js';
+export { crdbWebhookSource } from './webhook-source.js';
+export { CrdbWebhookSource, type CrdbWebhookSourceOptions } from './webhook-changefeed-source.js';
+export { crdbSinklessSource, type CrdbSinklessSourceConfig } from './sinkless-source.js';
+export { CrdbSinklessSource, type CrdbSinklessSourceOptions } from './sinkless-changefeed-source.js';
+export { checkCrdbSinkless } from './sinkless-check.js';
