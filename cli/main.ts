@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { runCommand } from './commands/run.js';
 import { quickstartCommand } from './commands/quickstart.js';
+import { replayCommand } from './commands/replay.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
@@ -21,6 +22,7 @@ Examples:
   $ sluice validate pipeline.yaml              check a config; every problem as FILE:LINE:COL: message
   $ sluice run pipeline.yaml                   run until the input ends (bounded) or SIGINT/SIGTERM
   $ sluice run --dry-run pipeline.yaml         read and transform real input, write nothing, show samples
+  $ sluice replay out/dlq.replay.jsonl pipeline.yaml   send dead letters through the pipeline again
   $ sluice schema > sluice.schema.json         JSON Schema for editor completion
 
 Exit codes: 0 ok, 1 pipeline failed, 2 invalid config or usage, 3 shutdown timed out, 130 forced stop.`,
@@ -41,6 +43,17 @@ program
       limit: Number(options.limit),
       logLevel: options.logLevel,
     });
+  });
+
+program
+  .command('replay')
+  .description("send a dead-letter file's original records back through a pipeline (after a fix)")
+  .argument('<dlq-file>', 'dead-letter file written by a file DLQ (JSON Lines)')
+  .argument('<file>', 'pipeline config (YAML)')
+  .option('--source <name>', 'the source the dead letters came from (when the pipeline has several)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+  .action(async (dlqFile: string, file: string, options: { source?: string; logLevel?: string }) => {
+    process.exitCode = await replayCommand(dlqFile, file, options);
   });
 
 program

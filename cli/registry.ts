@@ -1,5 +1,6 @@
 import { fileSink, fileSource } from '../connectors/file/index.js';
 import { generateSource } from '../connectors/generate/index.js';
+import { crdbSinklessSource, crdbWebhookSource } from '../connectors/crdb/index.js';
 import { discardSink } from '../connectors/discard/index.js';
 import { postgresSinkDefinition } from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
@@ -25,7 +26,7 @@ function byType<D extends ComponentDefinition<TSchema, unknown>>(definitions: re
 }
 
 /** Every source type this build of Sluice ships. */
-export const SOURCES: readonly SourceDefinition[] = [fileSource, generateSource];
+export const SOURCES: readonly SourceDefinition[] = [fileSource, generateSource, crdbWebhookSource, crdbSinklessSource];
 /** Every operator type this build of Sluice ships. */
 export const OPERATORS: readonly OperatorDefinition[] = [
   filterOperator,

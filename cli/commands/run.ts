@@ -3,6 +3,7 @@ import { ConfigError, loadPipeline, type Environment } from '../../runtime/confi
 import { SluiceError, messageOf } from '../../runtime/errors.js';
 import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
 import { Pipeline } from '../../runtime/pipeline.js';
+import type { PipelineSpec } from '../../runtime/pipeline-spec.js';
 import type { PipelineSummary } from '../../runtime/pipeline-summary.js';
 import { redact } from '../../runtime/redact.js';
 import { DryRunCapture } from '../dry-run-capture.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly env?: Environment;
   /** Called with the summary when the run ends well (the quickstart adds its own lines after it). */
   readonly onSummary?: (summary: PipelineSummary) => void;
+  /** Changes the loaded pipeline before it is built (`sluice replay` swaps a source). */
+  readonly adjustSpec?: (spec: PipelineSpec) => Promise<PipelineSpec>;
 }
 
 /** Maps how a run ended to the documented exit code. */
@@ -45,7 +48,8 @@ export async function runCommand(file: string, options: RunOptions = {}): Promis
   const registry = defaultRegistry();
   let secrets: readonly string[] = [];
   try {
-    const spec = await loadPipeline(resolve(file), registry, { env: options.env ?? process.env });
+    const loaded = await loadPipeline(resolve(file), registry, { env: options.env ?? process.env });
+    const spec = options.adjustSpec ? await options.adjustSpec(loaded) : loaded;
     secrets = spec.secrets;
     const logger = createLogger({ level: options.logLevel, secrets });
     const store = new FileCheckpointStore(spec.runtime.stateDir);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -132,6 +132,26 @@ describe('sluice CLI', () => {
     const out = (await readFile(join(dir, 'out', 'orders.jsonl'), 'utf8')).trim().split('\n');
     assert.equal(out.length, 1);
     assert.match(out[0]!, /12345678901234567890/);
+  });
+
+  test('replay sends dead letters back through the fixed pipeline', async () => {
+    const dir = await workspace({ 'pipeline.yaml': PIPELINE, 'orders.jsonl': ORDERS });
+    const first = await sluice(['run', join(dir, 'pipeline.yaml')]);
+    assert.equal(first.code, 0, first.stderr);
+    const own = await sluice(['replay', join(dir, 'out', 'dlq.jsonl'), join(dir, 'pipeline.yaml')]);
+    assert.equal(own.code, 1);
+    assert.match(own.stderr, /move it aside first/);
+    await rename(join(dir, 'out', 'dlq.jsonl'), join(dir, 'dlq.replay.jsonl'));
+    // The fix: accept addresses without a domain too.
+    await writeFile(join(dir, 'pipeline.yaml'), PIPELINE.replace("regex: '^[^@]+@[^@]+$'", () => "regex: '^.+$'"));
+    const replay = await sluice(['replay', join(dir, 'dlq.replay.jsonl'), join(dir, 'pipeline.yaml')]);
+    assert.equal(replay.code, 0, replay.stderr);
+    const out = (await readFile(join(dir, 'out', 'orders.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal(out.length, 3);
+    assert.match(out[2]!, /"id":3,.*"amount":7.10,.*"email":"not-an-email"/);
+    // The undecodable line has no record to replay: it is dead-lettered again, with its reason.
+    const dead = (await readFile(join(dir, 'out', 'dlq.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal(dead.length, 1);
   });
 
   test('SIGTERM drains in-flight records, commits, and exits 0', async () => {
