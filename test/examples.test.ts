@@ -8,7 +8,15 @@ import { defaultRegistry } from '../cli/registry.js';
 import { loadPipeline } from '../runtime/config/index.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', 'examples');
-const ENV = { QUICKSTART_PG_URL: 'postgres://user:pass@127.0.0.1:5432/db', KAFKA_BROKERS: '127.0.0.1:9092' };
+const ENV = {
+  QUICKSTART_PG_URL: 'postgres://user:pass@127.0.0.1:5432/db',
+  WAREHOUSE_PG_URL: 'postgres://user:pass@127.0.0.1:5432/warehouse',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  CRDB_URL: 'postgresql://root@127.0.0.1:26257/shop',
+  CRDB_WEBHOOK_CERT: 'server.crt',
+  CRDB_WEBHOOK_KEY: 'server.key',
+  CRDB_WEBHOOK_AUTH: 'Bearer example-token',
+};
 
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   const text = (await readFile(path, 'utf8')).trim();
