@@ -1,6 +1,7 @@
 import { fileSink, fileSource } from '../connectors/file/index.js';
 import { generateSource } from '../connectors/generate/index.js';
 import { crdbSinklessSource, crdbWebhookSource } from '../connectors/crdb/index.js';
+import { kafkaSink, kafkaSource } from '../connectors/kafka/index.js';
 import { discardSink } from '../connectors/discard/index.js';
 import { postgresSinkDefinition } from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
@@ -21,12 +22,20 @@ import type {
 } from '../runtime/component.js';
 import type { TSchema } from '@sinclair/typebox';
 
-function byType<D extends ComponentDefinition<TSchema, unknown>>(definitions: readonly D[]): ReadonlyMap<string, D> {
+function byType<D extends ComponentDefinition<TSchema, unknown>>(
+  definitions: readonly D[],
+): ReadonlyMap<string, D> {
   return new Map(definitions.map((definition) => [definition.type, definition]));
 }
 
 /** Every source type this build of Sluice ships. */
-export const SOURCES: readonly SourceDefinition[] = [fileSource, generateSource, crdbWebhookSource, crdbSinklessSource];
+export const SOURCES: readonly SourceDefinition[] = [
+  fileSource,
+  generateSource,
+  kafkaSource,
+  crdbWebhookSource,
+  crdbSinklessSource,
+];
 /** Every operator type this build of Sluice ships. */
 export const OPERATORS: readonly OperatorDefinition[] = [
   filterOperator,
@@ -37,7 +46,13 @@ export const OPERATORS: readonly OperatorDefinition[] = [
   customOperator,
 ];
 /** Every sink type this build of Sluice ships. */
-export const SINKS: readonly SinkDefinition[] = [fileSink, stdoutSink, discardSink, postgresSinkDefinition];
+export const SINKS: readonly SinkDefinition[] = [
+  fileSink,
+  stdoutSink,
+  discardSink,
+  postgresSinkDefinition,
+  kafkaSink,
+];
 
 /** The component registry the CLI runs pipelines with: the composition root of Sluice. */
 export function defaultRegistry(): ComponentRegistry {

@@ -1,0 +1,612 @@
+import Kafka, {
+  type LibrdKafkaError,
+  type Message,
+  type TopicPartition,
+  type TopicPartitionOffset,
+} from 'node-rdkafka';
+import type { Logger } from 'pino';
+import type { DeadLetter } from '../../runtime/dead-letter.js';
+import type { SluiceError } from '../../runtime/errors.js';
+import { messageOf, NotConnectedError } from '../../runtime/errors.js';
+import type { ChangeRecord } from '../../runtime/record.js';
+import type { Source, SourceBatch, SourceContext } from '../../runtime/source.js';
+import type { SettingValue } from './client-settings.js';
+import { DecodeError } from './decode-error.js';
+import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
+import { type MessageDecoding, messagePosition, messageToRecord } from './message-to-record.js';
+import { PartitionState } from './partition-state.js';
+
+const ERRORS = Kafka.CODES.ERRORS;
+
+/** Pause between polls that returned nothing, in milliseconds. */
+const IDLE_WAIT_MS = 50;
+
+/** Everything a {@link KafkaSource} needs, already validated (see `source.ts` for the YAML options). */
+export interface KafkaSourceOptions {
+  /** Bootstrap servers, `host:port[,host:port...]`. */
+  readonly brokers: string;
+  /** Consumer group id. */
+  readonly group: string;
+  /** Topics to subscribe to; or, with one entry starting with `^`, a regular expression librdkafka matches. */
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. */
+  readonly start: 'earliest' | 'latest';
+  readonly decoding: Omit<MessageDecoding, 'name'>;
+  /** Most messages in one batch. */
+  readonly batchRecords: number;
+  /** Messages one partition may hold (buffered plus unacknowledged) before it is paused; resumed at half. */
+  readonly maxPendingPerPartition: number;
+  /** How often acknowledged offsets are committed, at most, in milliseconds. */
+  readonly commitIntervalMs: number;
+  /** Longest a revoke waits for the revoked partitions' batches to be acknowledged, in milliseconds. */
+  readonly revokeTimeoutMs: number;
+  /** Longest one librdkafka poll waits for the next message, in milliseconds (it holds a libuv worker thread meanwhile). */
+  readonly pollTimeoutMs: number;
+  /** librdkafka properties passed through (TLS, SASL, tuning). Never logged. */
+  readonly settings: Readonly<Record<string, SettingValue>>;
+}
+
+/** The consumer lag of one owned partition. */
+export interface KafkaPartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** The partition's high watermark (offset of the next message produced), as last seen by the fetcher. */
+  readonly highWatermark: number | null;
+  /** The group's committed offset (null when the group never committed this partition). */
+  readonly committed: number | null;
+  /** The offset after the last message received. */
+  readonly position: number | null;
+  /** `highWatermark − committed`: messages not yet safely handled. */
+  readonly lag: number | null;
+  /** `highWatermark − position`: messages not yet fetched. */
+  readonly fetchLag: number | null;
+  /** True while Sluice holds the partition paused because too many of its records are in flight. */
+  readonly paused: boolean;
+}
+
+/** One partition's share of a batch, for its acknowledgement. */
+interface BatchPart {
+  readonly state: PartitionState;
+  readonly id: number;
+  /** Offset after the part's last message. */
+  readonly end: number;
+  /** Messages of the partition in the batch (records and rejected). */
+  readonly count: number;
+}
+
+/**
+ * librdkafka defaults that keep the consumer's own queues small and rebalances incremental (a rebalance only moves
+ * the partitions that change owner, and their revoke runs while the group is stable, so its commit is accepted);
+ * `settings` may override them.
+ */
+const CONSUMER_DEFAULTS: Record<string, SettingValue> = {
+  'partition.assignment.strategy': 'cooperative-sticky',
+  // Prefetch at most 16 MB (librdkafka's default is 64 MB); a lower `queued.min.messages` would cut throughput tenfold.
+  'queued.max.messages.kbytes': 16_384,
+  // Topics created after the pipeline started (or newly matching topic_pattern) are found within this time.
+  'topic.metadata.refresh.interval.ms': 10_000,
+};
+
+/**
+ * A consumer-group member reading Kafka topics (librdkafka through node-rdkafka).
+ *
+ * Delivery is at least once. What is guaranteed:
+ * - Offsets are never auto-committed. A partition's committed offset is always the end of its contiguous
+ *   acknowledged prefix (last acknowledged offset + 1), so everything before it reached every sink or the DLQ.
+ *   Commits go out at most every `commitIntervalMs`, on revoke and on close; a crash loses at most the
+ *   acknowledgements since the last commit, and those records are read again.
+ * - A message that cannot be decoded is handed to the runtime as a dead letter and counts for commit once the
+ *   batch is acknowledged (that is, once the DLQ has it).
+ * - On revoke, nothing more is handed out from the revoked partitions; the revoke waits up to `revokeTimeoutMs` for
+ *   their outstanding batches, commits their acknowledged prefix, then completes. Batches acknowledged after that
+ *   are ignored: the new owner reads them again from the committed offset.
+ * - Memory is bounded: a partition holding `maxPendingPerPartition` messages (buffered plus unacknowledged) is
+ *   paused and resumed when it falls to half, and librdkafka's prefetch queue is capped (`queued.max.messages.kbytes`).
+ * - A background loop keeps polling librdkafka (it returns nothing for paused partitions), so rebalances and
+ *   commit results are served and `max.poll.interval.ms` never expires while the pipeline is busy downstream.
+ */
+export class KafkaSource implements Source {
+  readonly bounded = false;
+  readonly #options: KafkaSourceOptions;
+  #context: SourceContext | undefined;
+  #logger: Logger | undefined;
+  #consumer: Kafka.KafkaConsumer | undefined;
+  readonly #states = new Map<string, PartitionState>();
+  /** Messages received and not handed out, in arrival order, from `#head` on. */
+  #buffer: Message[] = [];
+  #head = 0;
+  #failure: SluiceError | undefined;
+  #waiters: (() => void)[] = [];
+  #running = false;
+  #polling: Promise<void> = Promise.resolve();
+  #rebalancing: Promise<void> = Promise.resolve();
+  #commitTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #cooperative: boolean | undefined;
+  readonly #warned = new Set<string>();
+  #onAbort: (() => void) | undefined;
+
+  constructor(options: KafkaSourceOptions) {
+    this.#options = options;
+  }
+
+  async connect(context: SourceContext): Promise<void> {
+    const options = this.#options;
+    this.#context = context;
+    this.#logger = context.logger;
+    this.#reset();
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'client.id': `sluice-${context.pipeline}-${context.name}`,
+        ...CONSUMER_DEFAULTS,
+        ...options.settings,
+        'bootstrap.servers': options.brokers,
+        'group.id': options.group,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        rebalance_cb: (error: LibrdKafkaError, assignment: TopicPartition[]) =>
+          this.#onRebalance(consumer, error, assignment),
+        offset_commit_cb: (error: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) =>
+          this.#onCommitted(error, offsets),
+      },
+      { 'auto.offset.reset': options.start },
+    );
+    consumer.on('event.error', (error) => this.#onClientError(error));
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: 30_000 }, (error) =>
+        error
+          ? reject(
+              kafkaFailure(
+                'KAFKA_CONNECT_FAILED',
+                `connecting source "${context.name}" to Kafka brokers ${options.brokers}`,
+                error,
+              ),
+            )
+          : resolve(),
+      ),
+    );
+    consumer.setDefaultConsumeTimeout(options.pollTimeoutMs);
+    try {
+      consumer.subscribe([...options.topics]);
+    } catch (error) {
+      consumer.disconnect();
+      throw kafkaFailure(
+        'KAFKA_SUBSCRIBE_FAILED',
+        `subscribing group "${options.group}" to ${options.topics.join(', ')}`,
+        error,
+      );
+    }
+    this.#consumer = consumer;
+    this.#onAbort = () => this.#notify();
+    context.signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#running = true;
+    this.#polling = this.#poll(consumer);
+    this.#commitTimer = setInterval(() => this.#commit(false), options.commitIntervalMs);
+    this.#commitTimer.unref();
+    context.logger.info(
+      { group: options.group, topics: options.topics },
+      `kafka source "${context.name}" subscribed`,
+    );
+  }
+
+  async read(): Promise<SourceBatch | null> {
+    const context = this.#context;
+    if (this.#consumer === undefined || context === undefined || this.#closed !== undefined)
+      throw new NotConnectedError(`kafka source "${context?.name ?? '?'}"`);
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      if (context.signal.aborted || this.#closed !== undefined) return null;
+      if (this.#head < this.#buffer.length) return this.#takeBatch(context.name);
+      await this.#nextChange(1_000);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  /** Consumer lag of every partition this member owns now. */
+  lag(): KafkaPartitionLag[] {
+    const consumer = this.#consumer;
+    const lags: KafkaPartitionLag[] = [];
+    for (const state of this.#states.values()) {
+      let highWatermark: number | null = null;
+      try {
+        const high = consumer?.getWatermarkOffsets(state.topic, state.partition).highOffset;
+        if (high !== undefined && high >= 0) highWatermark = high;
+      } catch {
+        // Not connected, or no fetch yet for this partition: the watermark is unknown.
+      }
+      lags.push({
+        topic: state.topic,
+        partition: state.partition,
+        highWatermark,
+        committed: state.committed,
+        position: state.next,
+        lag:
+          highWatermark === null || state.committed === null
+            ? null
+            : Math.max(0, highWatermark - state.committed),
+        fetchLag:
+          highWatermark === null || state.next === null ? null : Math.max(0, highWatermark - state.next),
+        paused: state.paused,
+      });
+    }
+    return lags;
+  }
+
+  #reset(): void {
+    this.#states.clear();
+    this.#buffer = [];
+    this.#head = 0;
+    this.#failure = undefined;
+    this.#closing = false;
+    this.#closed = undefined;
+    this.#cooperative = undefined;
+    this.#rebalancing = Promise.resolve();
+    this.#warned.clear();
+  }
+
+  async #shutdown(): Promise<void> {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    this.#running = false;
+    clearInterval(this.#commitTimer);
+    if (this.#onAbort) this.#context?.signal.removeEventListener('abort', this.#onAbort);
+    this.#notify();
+    await this.#polling;
+    this.#commit(true);
+    this.#closing = true;
+    this.#notify();
+    await this.#rebalancing;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      consumer.disconnect(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.#rebalancing;
+    this.#states.clear();
+    this.#buffer = [];
+    this.#head = 0;
+    this.#consumer = undefined;
+  }
+
+  async #poll(consumer: Kafka.KafkaConsumer): Promise<void> {
+    const { batchRecords } = this.#options;
+    while (this.#running) {
+      const { error, messages } = await new Promise<{ error?: LibrdKafkaError; messages: Message[] }>(
+        (resolve) =>
+          consumer.consume(batchRecords, (failure, batch) =>
+            resolve(failure ? { error: failure, messages: [] } : { messages: batch }),
+          ),
+      );
+      if (error !== undefined) this.#onClientError(error);
+      if (messages.length === 0) {
+        // Idle: wait here rather than in librdkafka, so the poll does not hold a libuv worker thread.
+        await new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS));
+        continue;
+      }
+      const touched = new Set<PartitionState>();
+      for (const message of messages) {
+        const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition));
+        // Messages of partitions being revoked are dropped: the next owner reads them from the committed offset.
+        if (state === undefined || state.revoking) continue;
+        this.#buffer.push(message);
+        state.buffered++;
+        state.next = message.offset + 1;
+        touched.add(state);
+      }
+      for (const state of touched) this.#balance(state);
+      this.#notify();
+    }
+  }
+
+  #takeBatch(name: string): SourceBatch {
+    const end = Math.min(this.#buffer.length, this.#head + this.#options.batchRecords);
+    const messages = this.#buffer.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    const now = Date.now();
+    const records: ChangeRecord[] = [];
+    const recordStates: PartitionState[] = [];
+    const recordOffsets: number[] = [];
+    const rejected: DeadLetter[] = [];
+    const ranges = new Map<PartitionState, { end: number; count: number }>();
+    let bytes = 0;
+    for (const message of messages) {
+      const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition))!;
+      state.buffered--;
+      state.pending++;
+      bytes += message.size + (message.key?.length ?? 0);
+      const range = ranges.get(state);
+      if (range === undefined) ranges.set(state, { end: message.offset + 1, count: 1 });
+      else {
+        range.end = message.offset + 1;
+        range.count++;
+      }
+      try {
+        records.push(messageToRecord(message, { ...this.#options.decoding, name }, now));
+        recordStates.push(state);
+        recordOffsets.push(message.offset);
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error;
+        rejected.push({
+          node: name,
+          reason: `${error.message} (at ${messagePosition(message)})`,
+          source: { name, position: messagePosition(message) },
+          raw: message.value ?? (typeof message.key === 'string' ? message.key : (message.key ?? undefined)),
+        });
+      }
+    }
+    const parts: BatchPart[] = [];
+    for (const [state, range] of ranges)
+      parts.push({ state, id: state.tracker.track(range.end), end: range.end, count: range.count });
+    let acked = false;
+    return {
+      records,
+      ...(rejected.length > 0 ? { rejected } : {}),
+      bytes,
+      ack: (count?: number) => {
+        if (acked) return;
+        acked = true;
+        try {
+          this.#acknowledge(
+            parts,
+            count === undefined || count >= records.length
+              ? undefined
+              : { count, recordStates, recordOffsets },
+          );
+        } catch (error) {
+          this.#logger?.error({ err: error }, `kafka source "${name}" failed to record an acknowledgement`);
+        }
+      },
+    };
+  }
+
+  #acknowledge(
+    parts: readonly BatchPart[],
+    partial: { count: number; recordStates: PartitionState[]; recordOffsets: number[] } | undefined,
+  ): void {
+    for (const part of parts) {
+      const { state } = part;
+      state.pending -= part.count;
+      if (state.revoked) continue;
+      // A partial acknowledgement that leaves records of this partition unhandled commits up to the first of them,
+      // and the tracker never moves past it (they must be read again).
+      const first = partial === undefined ? -1 : partial.recordStates.indexOf(state, partial.count);
+      if (first >= 0) state.tracker.ack(part.id, partial!.recordOffsets[first]);
+      else state.tracker.ack(part.id);
+      this.#balance(state);
+    }
+    this.#notify();
+  }
+
+  /** Pauses a partition holding too many messages; resumes it once it holds half as many. */
+  #balance(state: PartitionState): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined || state.revoking) return;
+    const bound = this.#options.maxPendingPerPartition;
+    const toppar = [{ topic: state.topic, partition: state.partition }];
+    try {
+      if (!state.paused && state.load >= bound) {
+        consumer.pause(toppar);
+        state.paused = true;
+      } else if (state.paused && state.load <= bound / 2) {
+        consumer.resume(toppar);
+        state.paused = false;
+      }
+    } catch (error) {
+      this.#warnOnce(
+        `pause:${messageOf(error)}`,
+        error,
+        `could not pause or resume ${PartitionState.keyOf(state.topic, state.partition)}`,
+      );
+    }
+  }
+
+  /** Commits each owned partition's acknowledged prefix when it moved since the last commit. */
+  #commit(sync: boolean, states: Iterable<PartitionState> = this.#states.values()): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const offsets: TopicPartitionOffset[] = [];
+    const committing: PartitionState[] = [];
+    for (const state of states) {
+      const offset = state.commitOffset;
+      // A synchronous commit (revoke, close) does not trust an asynchronous one still in flight: it may yet fail.
+      const done = sync ? state.committed : state.commitSent;
+      if (state.revoked || offset === undefined || offset === done) continue;
+      offsets.push({ topic: state.topic, partition: state.partition, offset });
+      committing.push(state);
+    }
+    if (offsets.length === 0) return;
+    try {
+      if (sync) consumer.commitSync(offsets);
+      else consumer.commit(offsets);
+      committing.forEach((state, index) => {
+        state.commitSent = offsets[index]!.offset;
+        if (sync) state.committed = offsets[index]!.offset;
+      });
+    } catch (error) {
+      this.#logger?.warn(
+        { err: error, offsets },
+        `kafka source "${this.#context?.name}" could not commit offsets; they are committed later or read again`,
+      );
+    }
+  }
+
+  #onCommitted(error: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]): void {
+    if (error && error.code !== ERRORS.ERR__NO_OFFSET) {
+      this.#warnOnce(
+        `commit:${error.code}`,
+        error,
+        'an offset commit failed; it is retried with the next commit',
+      );
+      for (const offset of offsets) {
+        const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
+        if (state?.commitSent === offset.offset) state.commitSent = undefined;
+      }
+      return;
+    }
+    for (const offset of offsets) {
+      const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
+      if (state !== undefined && offset.offset >= 0)
+        state.committed = Math.max(state.committed ?? 0, offset.offset);
+    }
+  }
+
+  #onRebalance(consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
+    if (this.#cooperative === undefined) {
+      try {
+        this.#cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
+      } catch {
+        // Asked again at the next rebalance.
+      }
+    }
+    const code = kafkaErrorCode(error);
+    const step =
+      code === ERRORS.ERR__ASSIGN_PARTITIONS
+        ? async () => this.#assign(consumer, assignment)
+        : code === ERRORS.ERR__REVOKE_PARTITIONS
+          ? () => this.#revoke(consumer, assignment)
+          : () => {
+              this.#logger?.warn(
+                { err: error },
+                `kafka source "${this.#context?.name}": rebalance failed; giving up the assignment`,
+              );
+              return this.#revoke(consumer, [...this.#states.values()]);
+            };
+    this.#rebalancing = this.#rebalancing.then(step).catch((failure: unknown) => {
+      this.#failure ??= kafkaFailure(
+        'KAFKA_REBALANCE_FAILED',
+        `rebalancing group "${this.#options.group}"`,
+        failure,
+      );
+      this.#notify();
+    });
+  }
+
+  #assign(consumer: Kafka.KafkaConsumer, assignment: TopicPartition[]): void {
+    for (const { topic, partition } of assignment)
+      this.#states.set(PartitionState.keyOf(topic, partition), new PartitionState(topic, partition));
+    if (this.#cooperative === true) consumer.incrementalAssign(assignment);
+    else consumer.assign(assignment);
+    // The group's committed offsets, for lag until this member commits (librdkafka resumes from them by itself).
+    consumer.committed(assignment, 5_000, (error, offsets) => {
+      if (error) return;
+      for (const offset of offsets) {
+        const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
+        if (
+          state !== undefined &&
+          state.committed === null &&
+          typeof offset.offset === 'number' &&
+          offset.offset >= 0
+        )
+          state.committed = offset.offset;
+      }
+    });
+    this.#logger?.info(
+      { partitions: assignment.map((toppar) => PartitionState.keyOf(toppar.topic, toppar.partition)) },
+      `kafka source "${this.#context?.name}" assigned partitions`,
+    );
+  }
+
+  async #revoke(consumer: Kafka.KafkaConsumer, assignment: readonly TopicPartition[]): Promise<void> {
+    const states = assignment.flatMap(
+      (toppar) => this.#states.get(PartitionState.keyOf(toppar.topic, toppar.partition)) ?? [],
+    );
+    for (const state of states) state.revoking = true;
+    this.#dropBuffered(new Set(states));
+    const deadline = Date.now() + this.#options.revokeTimeoutMs;
+    while (!this.#closing && Date.now() < deadline && states.some((state) => state.tracker.pending > 0)) {
+      await this.#nextChange(deadline - Date.now());
+    }
+    const outstanding = states.reduce((sum, state) => sum + state.tracker.pending, 0);
+    if (outstanding > 0 && !this.#closing) {
+      this.#logger?.warn(
+        `kafka source "${this.#context?.name}": ${outstanding} batch(es) of revoked partitions were not acknowledged within ${this.#options.revokeTimeoutMs} ms; the new owner reads them again`,
+      );
+    }
+    if (!this.#closing) this.#commit(true, states);
+    for (const state of states) {
+      if (state.paused) {
+        try {
+          consumer.resume([{ topic: state.topic, partition: state.partition }]);
+        } catch {
+          // The consumer is closing: nothing stays paused.
+        }
+      }
+      state.revoked = true;
+      this.#states.delete(PartitionState.keyOf(state.topic, state.partition));
+    }
+    try {
+      if (this.#cooperative === true) consumer.incrementalUnassign([...assignment]);
+      else consumer.unassign();
+    } catch (error) {
+      this.#warnOnce(`unassign:${messageOf(error)}`, error, 'could not complete a revoke');
+    }
+    this.#logger?.info(
+      { partitions: states.map((state) => PartitionState.keyOf(state.topic, state.partition)) },
+      `kafka source "${this.#context?.name}" revoked partitions`,
+    );
+  }
+
+  #dropBuffered(states: ReadonlySet<PartitionState>): void {
+    const kept: Message[] = [];
+    for (let index = this.#head; index < this.#buffer.length; index++) {
+      const message = this.#buffer[index]!;
+      const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition));
+      if (state !== undefined && states.has(state)) state.buffered--;
+      else kept.push(message);
+    }
+    this.#buffer = kept;
+    this.#head = 0;
+  }
+
+  #onClientError(error: unknown): void {
+    const fatal = typeof error === 'object' && error !== null && 'isFatal' in error && error.isFatal === true;
+    if (fatal) {
+      this.#failure ??= kafkaFailure('KAFKA_CONSUMER_FAILED', `kafka source "${this.#context?.name}"`, error);
+      this.#notify();
+      return;
+    }
+    this.#warnOnce(
+      `client:${kafkaErrorCode(error) ?? messageOf(error)}`,
+      error,
+      'librdkafka reported an error; it keeps retrying',
+    );
+  }
+
+  /** Logs a warning the first time a kind of problem occurs in this incarnation (librdkafka repeats them). */
+  #warnOnce(kind: string, error: unknown, message: string): void {
+    if (this.#warned.has(kind)) return;
+    this.#warned.add(kind);
+    this.#logger?.warn({ err: error }, `kafka source "${this.#context?.name}": ${message}`);
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves at the next poll, acknowledgement, failure or abort, or after `timeoutMs`. */
+  #nextChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(1, timeoutMs));
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

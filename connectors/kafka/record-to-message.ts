@@ -1,0 +1,131 @@
+import type { MessageHeader } from 'node-rdkafka';
+import { recordRow } from '../../runtime/dead-letter.js';
+import type { CompiledExpression } from '../../runtime/expression/index.js';
+import { messageOf } from '../../runtime/errors.js';
+import type { ChangeRecord, Row, Value } from '../../runtime/record.js';
+import { encodePayload } from './encode-payload.js';
+import { EncodeError } from './encode-error.js';
+import type { KeyFormat, PayloadFormat } from './payload-format.js';
+
+/** Where a Kafka message key comes from: the record's key, nothing, or a field of the row. */
+export type KeySource = 'record' | 'none' | { readonly field: string };
+
+/** What to write for a delete: a tombstone (null value), nothing, or the change record as the value. */
+export type DeleteMode = 'tombstone' | 'skip' | 'record';
+
+/** How the Kafka sink turns records into messages. */
+export interface MessageEncoding {
+  /** The topic: a name where `{table}` is replaced by the record's `source.table`, or an expression giving the name. */
+  readonly topic: string | CompiledExpression;
+  readonly key: KeySource;
+  readonly keyFormat: KeyFormat;
+  readonly format: PayloadFormat;
+  /** `rows`: the value is `after`; `changes`: the value is the whole change record. */
+  readonly records: 'rows' | 'changes';
+  readonly deletes: DeleteMode;
+  /** Headers added to every message (they win over the record's own headers of the same name). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A message ready for `produce`. */
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: MessageHeader[];
+}
+
+function fieldOf(row: Row | null, path: readonly string[]): Value | undefined {
+  let current: Value | undefined = row;
+  for (const part of path) {
+    if (
+      typeof current !== 'object' ||
+      current === null ||
+      Array.isArray(current) ||
+      current instanceof Uint8Array ||
+      current instanceof Date
+    )
+      return undefined;
+    current = (current as Row)[part];
+  }
+  return current;
+}
+
+function keyValue(record: ChangeRecord, key: KeySource): Value | null {
+  if (key === 'none') return null;
+  if (key === 'record') return record.key;
+  const path = key.field.split('.');
+  const value = fieldOf(record.after, path) ?? fieldOf(record.before, path) ?? fieldOf(record.key, path);
+  if (value === undefined) throw new EncodeError(`the key field "${key.field}" is missing from the record`);
+  return value;
+}
+
+function topicOf(record: ChangeRecord, template: string | CompiledExpression): string {
+  if (typeof template !== 'string') {
+    let topic: Value;
+    try {
+      topic = template.evaluate(record);
+    } catch (error) {
+      throw new EncodeError(`topic_expression failed: ${messageOf(error)}`, { cause: error });
+    }
+    if (typeof topic !== 'string' || topic === '') {
+      const got =
+        topic === '' ? 'an empty string' : topic === null ? 'null' : `a value of type ${typeof topic}`;
+      throw new EncodeError(`topic_expression "${template.text}" gave ${got}, not a topic name`);
+    }
+    return topic;
+  }
+  if (!template.includes('{table}')) return template;
+  const table = record.source.table;
+  if (table === undefined || table === '')
+    throw new EncodeError(
+      `topic "${template}" needs the record's table, and source "${record.source.name}" gave none`,
+    );
+  return template.replaceAll('{table}', table);
+}
+
+function encode(format: PayloadFormat, value: Value, what: string): Buffer {
+  try {
+    return encodePayload(format, value);
+  } catch (error) {
+    throw new EncodeError(`the ${what} cannot be written as ${format}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Turns a record into a Kafka message: the topic (with `{table}` filled in, or the expression's value), the key (JSON of the record key by
+ * default), the value (`after`, or the whole change record with `records: changes`; for a delete a tombstone,
+ * nothing, or the change record, per `deletes`) and the headers (the record's, plus the configured ones).
+ * Returns `null` for a delete that `deletes: skip` drops. Throws {@link EncodeError} for a record that cannot be
+ * written.
+ */
+export function recordToMessage(record: ChangeRecord, encoding: MessageEncoding): OutgoingMessage | null {
+  const deleting = record.op === 'delete';
+  if (deleting && encoding.deletes === 'skip') return null;
+  const topic = topicOf(record, encoding.topic);
+  const key = keyValue(record, encoding.key);
+  const keyBytes = key === null ? null : encode(encoding.keyFormat, key, 'key');
+  let value: Buffer | null;
+  if (deleting && encoding.deletes === 'tombstone') {
+    if (keyBytes === null)
+      throw new EncodeError('a delete is written as a tombstone, which needs a key, and the record has none');
+    value = null;
+  } else if (encoding.records === 'changes' || deleting) {
+    value = encode(encoding.format, recordRow(record), 'change record');
+  } else {
+    if (record.after === null) throw new EncodeError(`a ${record.op} record has no row (after) to write`);
+    value = encode(
+      encoding.format,
+      encoding.format === 'json' || encoding.format === 'msgpack'
+        ? record.after
+        : (record.after.value ?? null),
+      'row',
+    );
+  }
+  const headers: MessageHeader[] = [];
+  for (const [name, text] of Object.entries({ ...record.headers, ...encoding.headers }))
+    headers.push({ [name]: text });
+  return { topic, key: keyBytes, value, headers };
+}

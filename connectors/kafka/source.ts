@@ -1,0 +1,153 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { type ConfigIssue, defineSource } from '../../runtime/component.js';
+import { SluiceError } from '../../runtime/errors.js';
+import { DEFAULTS } from '../../runtime/limits.js';
+import { reservedSettingIssues, settingsSchema } from './client-settings.js';
+import { KafkaSource } from './kafka-source.js';
+import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
+
+/** Messages one partition may hold (buffered plus unacknowledged) before it is paused, by default. */
+const DEFAULT_MAX_PENDING_PER_PARTITION = 5_000;
+
+/** librdkafka properties the source sets itself. */
+const RESERVED = [
+  'bootstrap.servers',
+  'metadata.broker.list',
+  'group.id',
+  'enable.auto.commit',
+  'enable.auto.offset.store',
+  'auto.offset.reset',
+];
+
+const schema = Type.Object(
+  {
+    brokers: Type.String({
+      minLength: 1,
+      description: 'Bootstrap servers, host:port[,host:port...], e.g. ${KAFKA_BROKERS}.',
+    }),
+    group: Type.String({
+      minLength: 1,
+      description:
+        'Consumer group id: members of one group share the partitions; offsets are committed per group.',
+    }),
+    topics: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'Topics to read (or use topic_pattern).',
+      }),
+    ),
+    topic_pattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "A regular expression of topics to read, e.g. '^orders\\..*' (or use topics). New matching topics are picked up at the next metadata refresh.",
+      }),
+    ),
+    start: Type.Optional(
+      Type.Union([Type.Literal('earliest'), Type.Literal('latest')], {
+        default: 'earliest',
+        description: 'Where a group with no committed offset starts reading.',
+      }),
+    ),
+    format: Type.Optional(payloadFormatSchema),
+    key_format: Type.Optional(keyFormatSchema),
+    records: Type.Optional(
+      Type.Union([Type.Literal('rows'), Type.Literal('changes')], {
+        default: 'rows',
+        description:
+          'rows: each message value is a row, read as an insert (a null value is a delete of its key); changes: each value is a Sluice change record {op, key, before, after}.',
+      }),
+    ),
+    batch_records: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: DEFAULTS.sourceBatchRecords,
+        description: 'Most messages in one batch.',
+      }),
+    ),
+    max_pending_per_partition: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: DEFAULT_MAX_PENDING_PER_PARTITION,
+        description:
+          'A partition holding this many messages (read and not yet acknowledged) is paused until it is down to half.',
+      }),
+    ),
+    commit_interval_ms: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        default: DEFAULTS.checkpointIntervalMs,
+        description: 'How often acknowledged offsets are committed, at most.',
+      }),
+    ),
+    revoke_timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 10_000,
+        description:
+          "Longest a rebalance waits for the revoked partitions' records to be written before giving them up.",
+      }),
+    ),
+    settings: Type.Optional(settingsSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** The Kafka source's options as YAML gives them. */
+export type KafkaSourceConfig = Static<typeof schema>;
+
+function issuesOf(config: KafkaSourceConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if ((config.topics === undefined) === (config.topic_pattern === undefined)) {
+    issues.push({ path: [], message: 'expected exactly one of topics or topic_pattern' });
+  }
+  if (config.topic_pattern !== undefined) {
+    try {
+      new RegExp(config.topic_pattern);
+    } catch (error) {
+      issues.push({
+        path: ['topic_pattern'],
+        message: `not a regular expression: ${(error as Error).message}`,
+      });
+    }
+  }
+  return [...issues, ...reservedSettingIssues(config.settings ?? {}, RESERVED)];
+}
+
+/**
+ * `type: kafka` source: a consumer-group member reading topics, committing only offsets whose records every sink
+ * (or the DLQ) has, pausing partitions that run ahead, and handing undecodable messages to the DLQ.
+ */
+export const kafkaSource = defineSource({
+  type: 'kafka',
+  summary:
+    'Reads Kafka topics as a consumer group; commits offsets only for records every sink has (at least once).',
+  schema,
+  check: issuesOf,
+  create(config, context) {
+    const issues = issuesOf(config);
+    if (issues.length > 0)
+      throw new SluiceError(
+        'CONFIG_INVALID',
+        `kafka source "${context.node}": ${issues.map((issue) => issue.message).join('; ')}`,
+      );
+    const pattern = config.topic_pattern;
+    return new KafkaSource({
+      brokers: config.brokers,
+      group: config.group,
+      topics: pattern === undefined ? config.topics! : [pattern.startsWith('^') ? pattern : `^${pattern}`],
+      start: config.start ?? 'earliest',
+      decoding: {
+        format: config.format ?? 'json',
+        keyFormat: config.key_format ?? 'json',
+        records: config.records ?? 'rows',
+      },
+      batchRecords: config.batch_records ?? DEFAULTS.sourceBatchRecords,
+      maxPendingPerPartition: config.max_pending_per_partition ?? DEFAULT_MAX_PENDING_PER_PARTITION,
+      commitIntervalMs: config.commit_interval_ms ?? DEFAULTS.checkpointIntervalMs,
+      revokeTimeoutMs: config.revoke_timeout_ms ?? 10_000,
+      pollTimeoutMs: 20,
+      settings: config.settings ?? {},
+    });
+  },
+});
