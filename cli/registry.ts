@@ -3,7 +3,11 @@ import { generateSource } from '../connectors/generate/index.js';
 import { crdbSinklessSource, crdbWebhookSource } from '../connectors/crdb/index.js';
 import { kafkaSink, kafkaSource } from '../connectors/kafka/index.js';
 import { discardSink } from '../connectors/discard/index.js';
-import { postgresSinkDefinition } from '../connectors/postgres/index.js';
+import {
+  postgresCdcSourceDefinition,
+  postgresPollSourceDefinition,
+  postgresSinkDefinition,
+} from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
 import {
   customOperator,
@@ -33,6 +37,8 @@ export const SOURCES: readonly SourceDefinition[] = [
   fileSource,
   generateSource,
   kafkaSource,
+  postgresCdcSourceDefinition,
+  postgresPollSourceDefinition,
   crdbWebhookSource,
   crdbSinklessSource,
 ];

@@ -15,3 +15,7 @@ export {
   type Health,
 } from './circuit-breaker.js';
 export { quoteIdentifier } from './quote-identifier.js';
+export { postgresCdcSourceDefinition } from './cdc-source-definition.js';
+export { PostgresCdcSource } from './cdc-source.js';
+export { postgresPollSourceDefinition } from './source-poll-definition.js';
+export { PostgresPollSource } from './source-poll.js';
