@@ -23,14 +23,20 @@ interface Relation {
 
 interface Transaction {
   readonly lsn: string;
+  /** The commit LSN as an integer, the whole part of each change's `version`. */
+  readonly commitPosition: bigint;
   readonly commitTimeMs: number;
   readonly xid: number;
+  /** Changes emitted so far in this transaction, the fractional part of each change's `version`. */
+  changes: number;
 }
 
 /**
  * Turns decoded pgoutput messages into change records for the captured tables:
  * - every change of a transaction carries the transaction's commit LSN (`source.lsn`, also `source.position`),
- *   its `xid` and its commit time (`sourceTimeMs`), so a sink's version column can order changes by commit;
+ *   its `xid` and its commit time (`sourceTimeMs`); `source.version` (`<commit LSN as an integer>.<change number,
+ *   10 digits>`) orders every change, also two changes of one row in one transaction, so a sink's newer-wins
+ *   `version_from: source.version` never drops the later one, wherever batches are cut;
  * - `after` omits TOASTed columns an update left unchanged (pgoutput does not send them): an upsert then keeps
  *   the target's value instead of writing null;
  * - `before` is the old row when the table has `REPLICA IDENTITY FULL`, else null (deletes carry the key);
@@ -59,7 +65,13 @@ export class CdcChangeDecoder {
   decode(message: PgoutputMessage, ingestTimeMs: number): CdcItem[] {
     switch (message.tag) {
       case 'begin':
-        this.#transaction = { lsn: Lsn.format(message.finalLsn), commitTimeMs: message.commitTimeMs, xid: message.xid };
+        this.#transaction = {
+          lsn: Lsn.format(message.finalLsn),
+          commitPosition: BigInt(message.finalLsn),
+          commitTimeMs: message.commitTimeMs,
+          xid: message.xid,
+          changes: 0,
+        };
         return [];
       case 'commit':
         this.#transaction = null;
@@ -131,12 +143,13 @@ export class CdcChangeDecoder {
 
   #record(table: string, op: Operation, key: Row | null, before: Row | null, after: Row | null, ingestTimeMs: number): ChangeRecord {
     const transaction = this.#requireTransaction();
+    const version = `${transaction.commitPosition}.${String(transaction.changes++).padStart(10, '0')}`;
     return {
       op,
       key,
       before,
       after,
-      source: { name: this.#sourceName, position: transaction.lsn, table, lsn: transaction.lsn, xid: transaction.xid },
+      source: { name: this.#sourceName, position: transaction.lsn, table, lsn: transaction.lsn, version, xid: transaction.xid },
       sourceTimeMs: transaction.commitTimeMs,
       ingestTimeMs,
       headers: {},

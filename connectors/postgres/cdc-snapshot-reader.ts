@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChangeRecord, Row } from '../../runtime/record.js';
+import { Lsn } from './cdc-lsn.js';
 import type { CdcTable } from './cdc-table.js';
 import { decodeTextValue } from './cdc-text-value.js';
 import { quoteIdentifier } from './quote-identifier.js';
@@ -20,6 +21,8 @@ export class CdcSnapshotReader {
   readonly #chunkRows: number;
   readonly #sourceName: string;
   readonly #lsn: string;
+  /** Snapshot rows' `source.version`: the snapshot's LSN with change number 0, older than every change streamed after it. */
+  readonly #version: string;
   #tableIndex = 0;
   #after: string[] | null = null;
   #done = 0;
@@ -32,6 +35,7 @@ export class CdcSnapshotReader {
     this.#chunkRows = options.chunkRows;
     this.#sourceName = options.sourceName;
     this.#lsn = options.lsn;
+    this.#version = `${Lsn.parse(options.lsn)}.0000000000`;
   }
 
   /** Opens the transaction, on the exported snapshot `snapshotName` when given (else on a fresh one). */
@@ -105,7 +109,7 @@ export class CdcSnapshotReader {
         key,
         before: null,
         after,
-        source: { name: this.#sourceName, position: this.#lsn, table: name, lsn: this.#lsn, snapshot: true },
+        source: { name: this.#sourceName, position: this.#lsn, table: name, lsn: this.#lsn, version: this.#version, snapshot: true },
         sourceTimeMs: null,
         ingestTimeMs,
         headers: {},

@@ -121,4 +121,55 @@ describe('postgres_cdc → postgres pipeline', () => {
       await rerun;
     }
   });
+  test('newer-wins by source.version keeps the last of two changes to a row in one transaction, wherever batches are cut', async (t) => {
+    const source = await postgres.database('cdcver');
+    const target = await postgres.database('cdcverdst');
+    const slot = uniqueName('slot');
+    t.after(async () => {
+      await source.pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    });
+    await source.pool.query('CREATE TABLE orders (id bigint PRIMARY KEY, status text NOT NULL)');
+    await target.pool.query('CREATE TABLE orders (id bigint PRIMARY KEY, status text NOT NULL, _version numeric)');
+    const yaml = [
+      'name: pg-versions',
+      'sources:',
+      `  orders_cdc: { type: postgres_cdc, url: '\${SOURCE_PG_URL}', tables: [public.orders], publication: ${slot}, slot: ${slot}, heartbeat: 200ms }`,
+      'sinks:',
+      '  warehouse:',
+      '    type: postgres',
+      '    from: [orders_cdc]',
+      '    url: ${TARGET_PG_URL}',
+      '    table: public.orders',
+      '    version_column: _version',
+      '    version_from: source.version',
+      '    batch: { max_records: 1, max_in_flight: 1 }',
+    ].join('\n');
+    const spec = await parsePipeline(yaml, 'pg-versions.yaml', registry, {
+      env: { SOURCE_PG_URL: source.url, TARGET_PG_URL: target.url },
+    });
+    const pipeline = await Pipeline.create(spec, { registry, logger, checkpoints: memoryCheckpoints() });
+    const running = pipeline.run();
+    try {
+      const statusOf = async (id: number) => {
+        const { rows } = await target.pool.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [id]);
+        return rows[0]?.status;
+      };
+      const waitFor = async (condition: () => Promise<boolean>) => {
+        const deadline = Date.now() + 15_000;
+        while (!(await condition()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      };
+      // Stream (not snapshot) the transaction: wait until a marker row has come through the slot.
+      await waitFor(async () => (await source.pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount === 1);
+      await source.pool.query(`INSERT INTO orders VALUES (2, 'marker')`);
+      await waitFor(async () => (await statusOf(2)) === 'marker');
+      await source.pool.query(`BEGIN; INSERT INTO orders VALUES (1, 'new'); UPDATE orders SET status = 'paid' WHERE id = 1;
+        UPDATE orders SET status = 'shipped' WHERE id = 1; COMMIT`);
+      await source.pool.query(`INSERT INTO orders VALUES (3, 'marker')`);
+      await waitFor(async () => (await statusOf(3)) === 'marker');
+      assert.equal(await statusOf(1), 'shipped');
+    } finally {
+      pipeline.stop();
+      await running;
+    }
+  });
 });
