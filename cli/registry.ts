@@ -9,6 +9,7 @@ import {
   postgresSinkDefinition,
 } from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
+import { crdbKafkaSource } from './crdb-kafka-source.js';
 import {
   customOperator,
   dedupOperator,
@@ -17,6 +18,7 @@ import {
   transformOperator,
   validateOperator,
 } from '../operators/index.js';
+import { OPERATOR_WORKER } from './operator-worker.js';
 import type {
   ComponentDefinition,
   ComponentRegistry,
@@ -41,6 +43,7 @@ export const SOURCES: readonly SourceDefinition[] = [
   postgresPollSourceDefinition,
   crdbWebhookSource,
   crdbSinklessSource,
+  crdbKafkaSource,
 ];
 /** Every operator type this build of Sluice ships. */
 export const OPERATORS: readonly OperatorDefinition[] = [
@@ -62,5 +65,10 @@ export const SINKS: readonly SinkDefinition[] = [
 
 /** The component registry the CLI runs pipelines with: the composition root of Sluice. */
 export function defaultRegistry(): ComponentRegistry {
-  return { sources: byType(SOURCES), operators: byType(OPERATORS), sinks: byType(SINKS) };
+  return {
+    sources: byType(SOURCES),
+    operators: byType(OPERATORS),
+    sinks: byType(SINKS),
+    operatorWorker: OPERATOR_WORKER,
+  };
 }

@@ -63,6 +63,12 @@ export interface ComponentRegistry {
   readonly sources: ReadonlyMap<string, SourceDefinition>;
   readonly operators: ReadonlyMap<string, OperatorDefinition>;
   readonly sinks: ReadonlyMap<string, SinkDefinition>;
+  /**
+   * The module worker threads load to build this registry's operators (`cli/operator-worker.ts`, see
+   * `runtime/worker-host.ts`). Needed when a pipeline sets `runtime.workers` to `auto` or a number; without it,
+   * such a pipeline is refused with `WORKERS_UNAVAILABLE`.
+   */
+  readonly operatorWorker?: URL;
 }
 
 /** Declares a source type with its options' type inferred from its schema. */

@@ -15,8 +15,11 @@ export const DEFAULTS = {
   sinkMaxBytes: 8 * 1024 * 1024,
   /** Sink micro-batch: longest a record waits for its batch to fill, in milliseconds. */
   sinkMaxWaitMs: 200,
-  /** Sink micro-batch: writes in flight at once per sink. */
-  sinkMaxInFlight: 2,
+  /**
+   * Sink micro-batch: writes in flight at once per sink. 1 keeps writes in source order; more overlap writes, whose
+   * relative order is then not guaranteed: safe for appends and for upserts with a newer-wins version column only.
+   */
+  sinkMaxInFlight: 1,
   /** Retries of a failed sink write (retriable errors only) before the pipeline fails. */
   sinkWriteRetries: 8,
   /** Longest graceful shutdown (stop reading, drain, commit, close) before it is forced, in milliseconds. */
@@ -31,4 +34,12 @@ export const DEFAULTS = {
   checkpointIntervalMs: 1_000,
   /** State directory for file checkpoints, relative to the config file. */
   stateDir: '.sluice/state',
+  /** Where operators run: `inline` (the engine's thread), `auto`, or a number of worker threads. */
+  workers: 'inline',
+  /** Most records in one task sent to a worker thread (a lane's share of a batch is cut into such pieces). */
+  workerTaskRecords: 256,
+  /** Retries of a task whose worker thread died, before its records go to the DLQ. */
+  workerTaskRetries: 2,
+  /** Heap limit of each worker thread (old generation), in MiB: a thread that exceeds it dies, not the process. */
+  workerMaxHeapMb: 512,
 } as const;

@@ -11,6 +11,11 @@ export interface OperatorRunner {
     operator: BatchOperator,
     records: ChangeRecord[],
   ): OperatorResult | Promise<OperatorResult>;
+  /**
+   * Releases the runner's threads, once, when the pipeline closes (after every batch has drained, or at a forced
+   * stop with `force` true: work still running is abandoned). Optional: the inline runner holds nothing.
+   */
+  close?(force: boolean): Promise<void>;
 }
 
 /** The default runner: calls the operator on the engine's thread. */

@@ -55,6 +55,13 @@ export interface RestartPolicy {
 }
 
 /** Pipeline-wide runtime settings, defaults filled in from `DEFAULTS`. */
+/**
+ * Where operators run: `inline` on the engine's thread; a number of worker threads (lanes); or `auto`, which
+ * measures each operator inline first and moves it to `os.availableParallelism()` threads only when its work
+ * outweighs the cost of the hop (see `WorkerOperatorRunner`).
+ */
+export type WorkersSetting = 'inline' | 'auto' | number;
+
 export interface RuntimeSettings {
   readonly inFlightRecords: number;
   readonly inFlightBytes: number;
@@ -64,6 +71,8 @@ export interface RuntimeSettings {
   readonly restart: RestartPolicy;
   readonly sinkWriteRetries: number;
 }
+  /** Where operators run (`runtime.workers`); absent means `DEFAULTS.workers` (inline). */
+  readonly workers?: WorkersSetting;
 
 /**
  * A validated pipeline, ready to build: what the config loader produces from YAML and the engine consumes.

@@ -6,7 +6,7 @@ import { Graph } from './graph.js';
 import { InFlightBudget } from './in-flight-budget.js';
 import { NamespacedCheckpointStore } from './namespaced-checkpoint-store.js';
 import type { BatchOperator } from './operator.js';
-import { type OperatorRunner, inlineOperatorRunner } from './operator-runner.js';
+import type { OperatorRunner } from './operator-runner.js';
 import type { PipelineSpec, SinkSpec } from './pipeline-spec.js';
 import { PipelineCounters, type PipelineSummary } from './pipeline-summary.js';
 import type { Sink } from './sink.js';
@@ -14,6 +14,7 @@ import type { Source } from './source.js';
 import { SinkWriter } from './sink-writer.js';
 import { SourceRunner } from './source-runner.js';
 import { Supervisor } from './supervisor.js';
+import { WorkerOperatorRunner } from './worker-operator-runner.js';
 
 /** What {@link Pipeline.create} needs besides the spec. */
 export interface PipelineOptions {
@@ -23,7 +24,7 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Where sources without an offset store of their own keep checkpoints. Not closed by the pipeline. */
   readonly checkpoints: CheckpointStore;
-  /** How operators run on a batch (default: inline, on the engine's thread). */
+  /** How operators run on a batch (default: as `runtime.workers` says; see `WorkerOperatorRunner.forPipeline`). */
   readonly operatorRunner?: OperatorRunner;
 }
 
@@ -60,6 +61,7 @@ export class Pipeline {
   readonly #sinks: readonly SinkNode[];
   readonly #runners: readonly SourceRunner[];
   readonly #graph: Graph;
+  readonly #runner: OperatorRunner;
   readonly #reading = new AbortController();
   readonly #forcing = new AbortController();
   #failure: SluiceError | undefined;
@@ -76,6 +78,7 @@ export class Pipeline {
       sources: ReadonlyMap<string, Source>;
       operators: ReadonlyMap<string, BatchOperator>;
       sinks: ReadonlyMap<string, Sink>;
+      runner: OperatorRunner;
     },
   ) {
     this.spec = spec;
@@ -104,6 +107,7 @@ export class Pipeline {
         this.#forcing.signal,
       );
     const dlqNode = spec.dlq === null ? undefined : this.#sinks.find((node) => node.spec === spec.dlq);
+    this.#runner = built.runner;
     this.#graph = new Graph({
       spec,
       operators: built.operators,
@@ -111,7 +115,7 @@ export class Pipeline {
         this.#sinks.filter((node) => node !== dlqNode).map((node) => [node.spec.name, writer(node)]),
       ),
       dlq: dlqNode === undefined ? null : writer(dlqNode),
-      runner: options.operatorRunner ?? inlineOperatorRunner,
+      runner: this.#runner,
       counters: this.#counters,
       fail: (error) => this.#fail(error),
     });
@@ -185,7 +189,10 @@ export class Pipeline {
       for (const sink of spec.dlq === null ? spec.sinks : [...spec.sinks, spec.dlq]) {
         sinks.set(sink.name, await build(sink === spec.dlq ? 'dlq' : 'sink', registry.sinks, sink));
       }
-      return new Pipeline(spec, options, { sources, operators, sinks });
+      const runner =
+        options.operatorRunner ??
+        (await WorkerOperatorRunner.forPipeline(spec, registry, logger.child({ pipeline: spec.name })));
+      return new Pipeline(spec, options, { sources, operators, sinks, runner });
     } catch (error) {
       await Promise.allSettled([...operators.values()].map(async (operator) => operator.close?.()));
       throw error;
@@ -333,6 +340,11 @@ export class Pipeline {
         }
       }),
     );
+    try {
+      await this.#runner.close?.(this.#forcing.signal.aborted);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'operator worker threads failed to close');
+    }
   }
 }
 

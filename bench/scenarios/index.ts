@@ -4,6 +4,8 @@ import type { Scenario } from '../scenario.js';
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   passthrough: async () => (await import('./passthrough.js')).passthrough,
   operators: async () => (await import('./operators.js')).operators,
+  workers: async () => (await import('./workers.js')).workers,
+  'workers-light': async () => (await import('./workers.js')).workersLight,
 };
 
 /** The names `--scenario` accepts. */

@@ -28,7 +28,7 @@ operators:
     type: validate
     rules:
       - { name: email_present, field: email, not_null: true, action: dlq }
-      - { name: email_shape, field: email, regex: '^[^@\\\\s]+@[^@\\\\s]+\\\\.[a-z]+$', action: dlq }
+      - { name: email_shape, field: email, regex: '^[^@\\s]+@[^@\\s]+\\.[a-z]+$', action: dlq }
       - { name: amount_range, field: amount, range: { min: 0, max: 10000 }, action: dlq }
       - { name: currency, field: currency, in: [EUR, USD, GBP], action: dlq }
       - { name: name_length, field: customer_name, length: { max: 100 }, action: dlq }

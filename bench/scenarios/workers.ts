@@ -1,0 +1,178 @@
+import { createHmac } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { OPERATOR_WORKER } from '../../cli/operator-worker.js';
+import type { CustomOperatorFunction } from '../../operators/custom.js';
+import { loadPipeline } from '../../runtime/config/index.js';
+import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
+import { Pipeline } from '../../runtime/pipeline.js';
+import type { Row } from '../../runtime/record.js';
+import { CHECKSUM_SINKS, withChecksumSink } from '../checksum-sink.js';
+import { Checksum } from '../checksum.js';
+import { BENCH_BATCH, generatedBatches } from '../generated-orders.js';
+import { fieldText, rowIdentity } from '../record-identity.js';
+import type { BenchSystem, Scenario, SystemResult } from '../scenario.js';
+
+const SEED = 13;
+/** HMAC rounds per record in the heavy chain's salted hash (key stretching, as a password or PII hash does). */
+const ROUNDS = 40;
+const SALT = 'bench-salt';
+const HEAVY_FIELDS = ['id', 'amount', 'status', 'email_hash'];
+const LIGHT_FIELDS = ['id', 'amount_cents', 'customer_name', 'email', 'currency'];
+
+/** The salted, stretched hash of one text: ROUNDS chained HMAC-SHA-256 digests. */
+function stretch(text: string): string {
+  let digest = text;
+  for (let round = 0; round < ROUNDS; round++)
+    digest = createHmac('sha256', SALT).update(digest).digest('hex');
+  return digest;
+}
+
+/** The heavy chain's custom step: replaces `email` by its salted, stretched hash. Loaded by the pipeline's workers. */
+export const saltedEmailHash: CustomOperatorFunction = (records) =>
+  records.map((record) => {
+    const { email, ...rest } = record.after!;
+    return { ...record, after: { ...rest, email_hash: stretch(email as string) } };
+  });
+
+/** generate → validate (4 regex rules) → custom salted hash of the email → sink; `workers` set per system. */
+const heavyPipeline = (workers: string) => `
+name: bench-workers-heavy
+sources:
+  orders: { type: generate, count: '\${RECORDS}', seed: ${SEED}, batch_records: ${BENCH_BATCH} }
+operators:
+  rules:
+    from: orders
+    type: validate
+    rules:
+      - { name: email_shape, field: email, regex: '^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+$', action: dlq }
+      - { name: name_shape, field: customer, regex: '^[A-Z][a-z]+ [A-Z][A-Za-z-]+$', action: dlq }
+      - { name: currency, field: currency, regex: '^(EUR|USD|GBP)$', action: dlq }
+      - { name: status, field: status, regex: '^(new|paid|shipped|cancelled)$', action: dlq }
+  hash:
+    from: rules
+    type: custom
+    module: ${JSON.stringify(fileURLToPath(import.meta.url))}
+    export: saltedEmailHash
+sinks:
+  out: { from: hash, type: bench_checksum, fields: [${HEAVY_FIELDS.join(', ')}], batch: { max_records: ${BENCH_BATCH}, max_wait: 50ms } }
+dlq: { type: discard }
+runtime: { state_dir: ./state, workers: ${workers} }
+`;
+
+/** generate → filter → transform (3 fields) → validate (5 rules) → sink, as in the `operators` scenario. */
+const lightPipeline = (workers: string) => `
+name: bench-workers-light
+sources:
+  orders: { type: generate, count: '\${RECORDS}', seed: ${SEED}, batch_records: ${BENCH_BATCH} }
+operators:
+  open: { from: orders, type: filter, where: 'after.status != "cancelled"' }
+  shape:
+    from: open
+    type: transform
+    rename: { customer: customer_name }
+    set: { amount_cents: 'int(after.amount * 100)' }
+    drop: [note]
+  checks:
+    from: shape
+    type: validate
+    rules:
+      - { name: email_present, field: email, not_null: true, action: dlq }
+      - { name: email_shape, field: email, regex: '^[^@\\s]+@[^@\\s]+\\.[a-z]+$', action: dlq }
+      - { name: amount_range, field: amount, range: { min: 0, max: 10000 }, action: dlq }
+      - { name: currency, field: currency, in: [EUR, USD, GBP], action: dlq }
+      - { name: name_length, field: customer_name, length: { max: 100 }, action: dlq }
+sinks:
+  out: { from: checks, type: bench_checksum, fields: [${LIGHT_FIELDS.join(', ')}], batch: { max_records: ${BENCH_BATCH}, max_wait: 50ms } }
+dlq: { type: discard }
+runtime: { state_dir: ./state, workers: ${workers} }
+`;
+
+/** Runs a pipeline with the worker module registered (what `runSluicePipeline` does, plus `operatorWorker`). */
+async function runWithWorkers(yaml: string, workDir: string, records: number): Promise<SystemResult> {
+  await mkdir(workDir, { recursive: true });
+  const file = join(workDir, 'pipeline.yaml');
+  await writeFile(file, yaml);
+  // Imported here, not at the top: worker threads load this file for `saltedEmailHash`, and the registry's
+  // connectors include native addons that cannot load in a second thread.
+  const { defaultRegistry } = await import('../../cli/registry.js');
+  const registry = { ...withChecksumSink(defaultRegistry()), operatorWorker: OPERATOR_WORKER };
+  const spec = await loadPipeline(file, registry, { env: { ...process.env, RECORDS: String(records) } });
+  const checkpoints = new FileCheckpointStore(spec.runtime.stateDir);
+  const pipeline = await Pipeline.create(spec, { registry, logger: pino({ level: 'warn' }), checkpoints });
+  const started = performance.now();
+  await pipeline.run();
+  const seconds = (performance.now() - started) / 1000;
+  await checkpoints.close();
+  const out = CHECKSUM_SINKS.get('out')!;
+  return {
+    records: out.checksum.count,
+    checksum: out.checksum.hex,
+    seconds,
+    latenciesMs: out.latency.samples,
+  };
+}
+
+const system = (name: string, pipeline: (workers: string) => string, workers: string): BenchSystem => ({
+  name,
+  role: 'sluice',
+  run: ({ records, workDir }) => runWithWorkers(pipeline(workers), workDir, records),
+});
+
+/** Scenario `workers`: a CPU-heavy chain (regex rules, salted hashing) inline and on 1, 2 and 4 worker threads. */
+export const workers: Scenario = {
+  name: 'workers',
+  description: `generate → validate (4 regex rules) → salted hash (${ROUNDS} HMAC rounds) → sink, inline and on 1/2/4 worker threads`,
+  records: { full: 200_000, quick: 40_000 },
+  expected: (records) => {
+    const checksum = new Checksum();
+    for (const batch of generatedBatches(records, SEED)) {
+      for (const record of batch) {
+        const { email, ...rest } = record.after!;
+        const row: Row = { ...rest, email_hash: stretch(email as string) };
+        checksum.add(rowIdentity(row, HEAVY_FIELDS));
+      }
+    }
+    return { records: checksum.count, checksum: checksum.hex };
+  },
+  systems: [
+    system('inline', heavyPipeline, 'inline'),
+    system('workers-1', heavyPipeline, '1'),
+    system('workers-2', heavyPipeline, '2'),
+    system('workers-4', heavyPipeline, '4'),
+  ],
+  ratios: [
+    { of: 'workers-1', to: 'inline' },
+    { of: 'workers-2', to: 'inline', atLeast: 1.6 },
+    { of: 'workers-4', to: 'inline' },
+  ],
+};
+
+/** Scenario `workers-light`: the light chain inline and with `workers: auto` (which should keep it inline). */
+export const workersLight: Scenario = {
+  name: 'workers-light',
+  description: 'generate → filter → transform → validate (5 rules) → sink, inline and with workers: auto',
+  records: { full: 1_000_000, quick: 200_000 },
+  expected: (records) => {
+    const checksum = new Checksum();
+    for (const batch of generatedBatches(records, SEED)) {
+      for (const record of batch) {
+        const after = record.after!;
+        if (after.status === 'cancelled') continue;
+        const { customer, note: _note, ...rest } = after;
+        const amount = Number(fieldText(after.amount));
+        checksum.add(
+          rowIdentity(
+            { ...rest, customer_name: customer!, amount_cents: Math.round(amount * 100) },
+            LIGHT_FIELDS,
+          ),
+        );
+      }
+    }
+    return { records: checksum.count, checksum: checksum.hex };
+  },
+  systems: [system('inline', lightPipeline, 'inline'), system('auto', lightPipeline, 'auto')],
+  ratios: [{ of: 'auto', to: 'inline', atLeast: 0.9 }],
+};

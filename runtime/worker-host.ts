@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { ComponentRegistry } from './component.js';
+import { messageOf } from './errors.js';
+import type { BatchOperator } from './operator.js';
+import type { ChangeRecord } from './record.js';
+import { RecordCodec } from './record-codec.js';
+import { type WorkerReply, type WorkerSetup, type WorkerTask, toWireResult } from './worker-protocol.js';
+
+/**
+ * The worker-thread side of the operator pool: builds the nodes named in its {@link WorkerSetup} with a registry
+ * (all of them on the start-up check, else each on first use, exactly as the engine builds them) and answers {@link WorkerTask}s with reply bytes. What a
+ * node throws, or a node it cannot build, is answered as `{ thrown }` (the engine fails the pipeline as it would
+ * inline); only a dying thread makes a task reject.
+ */
+export class WorkerHost {
+  readonly #registry: ComponentRegistry;
+  readonly #setup: WorkerSetup;
+  readonly #logger: Logger;
+  readonly #codec = new RecordCodec();
+  readonly #operators = new Map<string, Promise<BatchOperator>>();
+
+  constructor(registry: ComponentRegistry, setup: WorkerSetup, logger: Logger) {
+    this.#registry = registry;
+    this.#setup = setup;
+    this.#logger = logger;
+  }
+
+  /** Runs one task; resolves with the bytes of its {@link WorkerReply}. */
+  async handle(task: WorkerTask): Promise<Uint8Array> {
+    let reply: WorkerReply;
+    try {
+      if (task.node === '') {
+        await Promise.all(this.#setup.nodes.map(async (node) => this.#operator(node.name)));
+        return this.#codec.encode({ result: { records: [] } } satisfies WorkerReply);
+      }
+      const operator = await this.#operator(task.node);
+      const records = this.#codec.decode<ChangeRecord[]>(task.records);
+      reply = { result: toWireResult(await operator.process(records)) };
+    } catch (error) {
+      reply = { thrown: messageOf(error) };
+    }
+    return this.#codec.encode(reply);
+  }
+
+  #operator(name: string): Promise<BatchOperator> {
+    let built = this.#operators.get(name);
+    if (built === undefined) {
+      built = this.#build(name);
+      this.#operators.set(name, built);
+    }
+    return built;
+  }
+
+  async #build(name: string): Promise<BatchOperator> {
+    const node = this.#setup.nodes.find((candidate) => candidate.name === name);
+    if (node === undefined) {
+      throw new Error(
+        `operator "${name}" is not among the nodes this worker was set up with (${this.#setup.nodes.map((n) => n.name).join(', ')})`,
+      );
+    }
+    const definition = this.#registry.operators.get(node.type);
+    if (definition === undefined) {
+      throw new Error(
+        `operator "${name}" has type "${node.type}", which the worker's registry does not know`,
+      );
+    }
+    return definition.create(node.options, {
+      pipeline: this.#setup.pipeline,
+      node: name,
+      configDir: this.#setup.configDir,
+      logger: this.#logger.child({ pipeline: this.#setup.pipeline, node: name }),
+    });
+  }
+}

@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SluiceError } from '../../../runtime/errors.js';
+import { Pipeline } from '../../../runtime/pipeline.js';
+import type { ChangeRecord } from '../../../runtime/record.js';
+import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
+import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
+import { KeyedSource, customNode, workerPipeline } from './support.js';
+
+/** `seq` of each record, per key, in the order the sink got them. */
+function seqsByKey(records: readonly ChangeRecord[]): Map<unknown, number[]> {
+  const byKey = new Map<unknown, number[]>();
+  for (const record of records) {
+    const k = record.key!.k;
+    let list = byKey.get(k);
+    if (list === undefined) byKey.set(k, (list = []));
+    list.push(record.after!.seq as number);
+  }
+  return byKey;
+}
+
+function assertIncreasing(byKey: Map<unknown, number[]>): void {
+  for (const [k, seqs] of byKey) {
+    for (let i = 1; i < seqs.length; i++) {
+      assert.ok(seqs[i]! > seqs[i - 1]!, `key ${String(k)}: seq ${seqs[i]} came after ${seqs[i - 1]}`);
+    }
+  }
+}
+
+function seqs(records: readonly ChangeRecord[]): number[] {
+  return records.map((record) => record.after!.seq as number).sort((a, b) => a - b);
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+describe('operators on worker threads', () => {
+  test('8 lanes keep per-key order and pin each key to one thread (50k records, 100 keys)', async () => {
+    const source = new KeyedSource({ total: 50_000, batchSize: 1_000, keys: 100 });
+    const out = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-order',
+      source,
+      operators: [customNode('stamp', 'keyed', 'stampSequence')],
+      sinks: { out: { from: 'stamp', sink: out } },
+      runtime: { workers: 8 },
+    });
+    const runner = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 8,
+      logger: silentLogger,
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+      operatorRunner: runner,
+    });
+    const summary = await pipeline.run();
+    assert.equal(runner.placement('stamp'), 'workers');
+    assert.equal(out.records.length, 50_000);
+    assert.equal(summary.operators.stamp?.out, 50_000);
+    const byKey = seqsByKey(out.records);
+    assert.equal(byKey.size, 100);
+    assertIncreasing(byKey);
+    assert.deepEqual(seqs(out.records), range(0, 50_000));
+    // Each thread kept a last-seen seq per key: every record found its key's state where it left it.
+    assert.ok(out.records.every((record) => record.after!.in_order === true));
+    const threadsOfKey = new Map<unknown, Set<unknown>>();
+    for (const record of out.records) {
+      const threads = threadsOfKey.get(record.key!.k) ?? new Set();
+      threads.add(record.after!.thread);
+      threadsOfKey.set(record.key!.k, threads);
+    }
+    assert.ok(
+      [...threadsOfKey.values()].every((threads) => threads.size === 1),
+      'a key met more than one thread',
+    );
+    const threads = new Set(out.records.map((record) => record.after!.thread));
+    assert.equal(threads.size, 8);
+    assert.ok(!threads.has(0), 'records were processed on the main thread');
+    assert.equal(source.committed, 50_000);
+  });
+
+  test('a failing record stops the batch at its own index across lanes', async () => {
+    const source = new KeyedSource({
+      total: 5_000,
+      batchSize: 1_000,
+      keys: 100,
+      markers: new Map([[2_500, 'fail']]),
+    });
+    const out = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-failure',
+      source,
+      operators: [customNode('check', 'keyed', 'failOnMarker')],
+      sinks: { out: { from: 'check', sink: out } },
+      runtime: { workers: 4 },
+    });
+    // Small tasks: the lanes' later tasks have already run past the failing record when it is found.
+    const runner = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 4,
+      logger: silentLogger,
+      taskRecords: 50,
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+      operatorRunner: runner,
+    });
+    await assert.rejects(pipeline.run(), (error: unknown) => {
+      assert.ok(error instanceof SluiceError);
+      assert.equal(error.code, 'RULE_FAILED');
+      assert.match(error.message, /keyed:2500 is marked fail/);
+      return true;
+    });
+    assert.deepEqual(seqs(out.records), range(0, 2_500));
+    assertIncreasing(seqsByKey(out.records));
+    assert.equal(source.committed, 2_500);
+  });
+
+  test('branches and dead letters from every lane reach their readers and the DLQ', async () => {
+    const markers = new Map(
+      range(0, 3_000)
+        .filter((seq) => seq % 97 === 0)
+        .map((seq) => [seq, 'bad']),
+    );
+    const source = new KeyedSource({ total: 3_000, batchSize: 500, keys: 30, markers });
+    const odd = new CollectSink();
+    const even = new CollectSink();
+    const dlq = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-branches',
+      source,
+      operators: [customNode('split', 'keyed', 'splitEven')],
+      sinks: { odd: { from: 'split', sink: odd }, even: { from: 'split.even', sink: even } },
+      dlq,
+      runtime: { workers: 3 },
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+    });
+    await pipeline.run();
+    const good = range(0, 3_000).filter((seq) => !markers.has(seq));
+    assert.deepEqual(
+      seqs(odd.records),
+      good.filter((seq) => seq % 2 === 1),
+    );
+    assert.deepEqual(
+      seqs(even.records),
+      good.filter((seq) => seq % 2 === 0),
+    );
+    assertIncreasing(seqsByKey(odd.records));
+    assertIncreasing(seqsByKey(even.records));
+    const deadSeqs = dlq.records.map((row) => (row.after!.record as { after: { seq: number } }).after.seq);
+    assert.deepEqual(
+      deadSeqs.sort((a, b) => a - b),
+      [...markers.keys()],
+    );
+    assert.ok(dlq.records.every((row) => row.after!.reason === 'marked bad'));
+    assert.equal(source.committed, 3_000);
+  });
+
+  test('runtime.workers without an operator worker module is refused', async () => {
+    const { spec, registry } = workerPipeline({
+      name: 'workers-unavailable',
+      source: new KeyedSource({ total: 1, batchSize: 1, keys: 1 }),
+      operators: [customNode('stamp', 'keyed', 'stampSequence')],
+      sinks: { out: { from: 'stamp', sink: new CollectSink() } },
+      runtime: { workers: 2 },
+    });
+    const { operatorWorker: _unused, ...withoutWorker } = registry;
+    await assert.rejects(
+      Pipeline.create(spec, {
+        registry: withoutWorker,
+        logger: silentLogger,
+        checkpoints: new MemoryCheckpointStore(),
+      }),
+      (error: unknown) => error instanceof SluiceError && error.code === 'WORKERS_UNAVAILABLE',
+    );
+  });
+
+  test('auto keeps a light operator inline and moves a costly one to the workers', async () => {
+    const source = new KeyedSource({ total: 8_000, batchSize: 500, keys: 40 });
+    const out = new CollectSink();
+    const origin = { file: 'test.yaml', path: [] };
+    const { spec, registry } = workerPipeline({
+      name: 'workers-auto',
+      source,
+      operators: [
+        {
+          name: 'light',
+          type: 'filter',
+          from: [{ node: 'keyed' }],
+          options: { where: 'after.seq % 3 != 0' },
+          origin,
+        },
+        customNode('heavy', 'light', 'burn', { rounds: 100 }),
+      ],
+      sinks: { out: { from: 'heavy', sink: out } },
+      runtime: { workers: 'auto' },
+    });
+    const runner = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 'auto',
+      logger: silentLogger,
+    });
+    assert.equal(runner.placement('light'), 'measuring');
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+      operatorRunner: runner,
+    });
+    await pipeline.run();
+    assert.equal(runner.placement('light'), 'inline');
+    assert.equal(runner.placement('heavy'), 'workers');
+    const expected = range(0, 8_000).filter((seq) => seq % 3 !== 0);
+    assert.deepEqual(seqs(out.records), expected);
+    assert.ok(out.records.every((record) => typeof record.after!.digest === 'string'));
+    assertIncreasing(seqsByKey(out.records));
+    assert.equal(source.committed, 8_000);
+  });
+
+  test('stateful built-ins stay on the engine thread whatever runtime.workers says', () => {
+    const origin = { file: 'test.yaml', path: [] };
+    const { spec, registry } = workerPipeline({
+      name: 'workers-placement',
+      source: new KeyedSource({ total: 1, batchSize: 1, keys: 1 }),
+      operators: [
+        { name: 'dedup', type: 'dedup', from: [{ node: 'keyed' }], options: { key: ['k'] }, origin },
+        {
+          name: 'unique',
+          type: 'validate',
+          from: [{ node: 'dedup' }],
+          options: { rules: [{ field: 'seq', unique: {} }] },
+          origin,
+        },
+        {
+          name: 'rules',
+          type: 'validate',
+          from: [{ node: 'unique' }],
+          options: { rules: [{ field: 'seq', not_null: true }] },
+          origin,
+        },
+      ],
+      sinks: { out: { from: 'rules', sink: new CollectSink() } },
+      runtime: { workers: 4 },
+    });
+    const runner = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 4,
+      logger: silentLogger,
+    });
+    assert.equal(runner.placement('dedup'), 'inline');
+    assert.equal(runner.placement('unique'), 'inline');
+    assert.equal(runner.placement('rules'), 'workers');
+  });
+});
