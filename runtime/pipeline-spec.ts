@@ -70,9 +70,9 @@ export interface RuntimeSettings {
   readonly stateDir: string;
   readonly restart: RestartPolicy;
   readonly sinkWriteRetries: number;
-}
   /** Where operators run (`runtime.workers`); absent means `DEFAULTS.workers` (inline). */
   readonly workers?: WorkersSetting;
+}
 
 /**
  * A validated pipeline, ready to build: what the config loader produces from YAML and the engine consumes.

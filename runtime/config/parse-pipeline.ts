@@ -438,9 +438,9 @@ function runtimeSettings(runtime: Mapping, configDir: string): RuntimeSettings {
       maxDelayMs: parseDuration(restart.max_delay ?? DEFAULTS.restartMaxDelayMs),
     },
     sinkWriteRetries: (runtime.sink_write_retries as number | undefined) ?? DEFAULTS.sinkWriteRetries,
+    workers: (runtime.workers as RuntimeSettings['workers']) ?? DEFAULTS.workers,
   };
 }
-    workers: (runtime.workers as RuntimeSettings['workers']) ?? DEFAULTS.workers,
 
 function isMapping(value: unknown): value is Mapping {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

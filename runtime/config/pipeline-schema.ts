@@ -96,12 +96,12 @@ const runtime = Type.Partial(
         default: DEFAULTS.sinkWriteRetries,
         description: 'Retries of a failed sink write (retriable errors only) before the pipeline fails.',
       }),
-    },
       workers: Type.Union([Type.Literal('inline'), Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
         default: DEFAULTS.workers,
         description:
           'Where operators run: `inline` (the engine thread), a number of worker threads, or `auto` (measured per operator).',
       }),
+    },
     { additionalProperties: false, description: 'Pipeline-wide limits; every field has a default.' },
   ),
 );
