@@ -85,6 +85,7 @@ describe('loadPipeline', () => {
         stateDir: join(FIXTURES, 'state'),
         restart: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 90_000 },
         sinkWriteRetries: 4,
+        workers: 'inline',
       },
       secrets: [],
     });
@@ -107,6 +108,7 @@ describe('loadPipeline', () => {
         maxDelayMs: DEFAULTS.restartMaxDelayMs,
       },
       sinkWriteRetries: DEFAULTS.sinkWriteRetries,
+      workers: DEFAULTS.workers,
     });
     assert.deepEqual(spec.sinks[0]!.batch, {
       maxRecords: DEFAULTS.sinkMaxRecords,
