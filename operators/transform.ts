@@ -9,6 +9,7 @@ import { CAST_TYPES, type CastType, castValue } from './support/cast-value.js';
 import { assertNoIssues, fieldIssues } from './support/config-issues.js';
 import { copyRow } from './support/copy-row.js';
 import { compileOrIssue } from './support/expression-issues.js';
+import { FieldExclusion } from './support/field-exclusion.js';
 import { FieldPath } from './support/field-path.js';
 import { MASK_HASHES, type MaskSpec, maskValue } from './support/mask-value.js';
 
@@ -95,6 +96,13 @@ class FieldFailure extends Error {
   }
 }
 
+/** Sets `row[field]` as an own data property, even for `__proto__` (which plain assignment would treat as the prototype). */
+function copyField(row: Row, field: string, value: Value): void {
+  if (field === '__proto__')
+    Object.defineProperty(row, field, { value, enumerable: true, writable: true, configurable: true });
+  else row[field] = value;
+}
+
 function issuesOf(config: TransformConfig, compiled: Map<string, CompiledExpression>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const fields = (option: 'rename' | 'cast' | 'set' | 'mask') =>
@@ -157,6 +165,16 @@ export const transformOperator = defineOperator({
       ...drops,
       ...masks.map(([path]) => path),
     ].some((path) => path.parts.length > 1);
+    // With top-level fields only, rows are built by copying without the fields that go (V8 turns objects that lose
+    // properties to `delete` into slow dictionaries). Dropped fields go in the first copy when nothing reads them
+    // before the drop (no expression, no cast of them), else in a second copy after the set expressions.
+    const droppedFields = new Set(drops.map((path) => path.text));
+    const dropEarly = sets.length === 0 && !casts.some(([path]) => droppedFields.has(path.text));
+    const firstCopy = new FieldExclusion([
+      ...renames.map(([from]) => from.text),
+      ...(dropEarly ? droppedFields : []),
+    ]);
+    const dropCopy = new FieldExclusion(droppedFields);
 
     const cast = (row: Row, path: FieldPath, type: CastType) => {
       const value = path.get(row);
@@ -192,33 +210,70 @@ export const transformOperator = defineOperator({
         .map(([from, to]) => [to, from.delete(row)!] as const);
       for (const [to, value] of moved) to.set(row, value);
     };
+    /** `source` with top-level renames (and early drops) applied. */
+    const renamedCopy = (source: Row): Row => {
+      const row = firstCopy.copy(source);
+      for (const [from, to] of renames) {
+        if (from.has(source) && !(dropEarly && droppedFields.has(to.text)))
+          copyField(row, to.text, source[from.text]!);
+      }
+      return row;
+    };
+    /** `row` without the dropped top-level fields; `row` itself when it has none of them. */
+    const withoutDropped = (row: Row): Row => {
+      for (const path of drops) if (path.has(row)) return dropCopy.copy(row);
+      return row;
+    };
+
+    // Expressions see the record with the image being reshaped in place of `after` (and of `before`, for that
+    // image). One view is reused: evaluation is synchronous and no expression can keep the record itself.
+    const view: ChangeRecord = {
+      op: 'insert',
+      key: null,
+      before: null,
+      after: null,
+      source: { name: '', position: '' },
+      sourceTimeMs: null,
+      ingestTimeMs: 0,
+      headers: {},
+    };
+    const values: Value[] = new Array<Value>(sets.length);
+    const evaluateSets = (row: Row, record: ChangeRecord, image: 'after' | 'before') => {
+      view.op = record.op;
+      view.key = record.key;
+      view.before = image === 'before' ? row : record.before;
+      view.after = row;
+      view.source = record.source;
+      view.sourceTimeMs = record.sourceTimeMs;
+      view.ingestTimeMs = record.ingestTimeMs;
+      view.headers = record.headers;
+      for (let index = 0; index < sets.length; index++) {
+        const [path, expression] = sets[index]!;
+        try {
+          values[index] = expression.evaluate(view);
+        } catch (error) {
+          const code = error instanceof SluiceError ? error.code : 'EXPRESSION_EVAL';
+          throw new FieldFailure(
+            code,
+            path.text,
+            undefined,
+            `cannot set field ${path.text} (${image} image): ${messageOf(error)}`,
+          );
+        }
+      }
+      for (let index = 0; index < sets.length; index++) sets[index]![0].set(row, values[index]!);
+    };
 
     const transformRow = (source: Row, record: ChangeRecord, image: 'after' | 'before'): Row => {
-      const row = nested ? copyRow(source) : { ...source };
-      rename(row, renames);
+      let row: Row;
+      if (nested) {
+        row = copyRow(source);
+        rename(row, renames);
+      } else row = renamedCopy(source);
       for (const [path, type] of casts) cast(row, path, type);
-      if (sets.length > 0) {
-        const view: ChangeRecord = {
-          ...record,
-          after: row,
-          before: image === 'before' ? row : record.before,
-        };
-        const values = sets.map(([path, expression]) => {
-          try {
-            return expression.evaluate(view);
-          } catch (error) {
-            const code = error instanceof SluiceError ? error.code : 'EXPRESSION_EVAL';
-            throw new FieldFailure(
-              code,
-              path.text,
-              undefined,
-              `cannot set field ${path.text} (${image} image): ${messageOf(error)}`,
-            );
-          }
-        });
-        sets.forEach(([path], index) => path.set(row, values[index]!));
-      }
-      for (const path of drops) path.delete(row);
+      if (sets.length > 0) evaluateSets(row, record, image);
+      if (nested) for (const path of drops) path.delete(row);
+      else if (!dropEarly) row = withoutDropped(row);
       for (const [path, spec] of masks) mask(row, path, spec);
       return row;
     };
@@ -226,8 +281,16 @@ export const transformOperator = defineOperator({
     const keyRenames = renames.filter(([from, to]) => from.parts.length === 1 && to.parts.length === 1);
     const keyCasts = casts.filter(([path]) => path.parts.length === 1);
     const keyMasks = masks.filter(([path]) => path.parts.length === 1);
-    const touchesKey = keyRenames.length + keyCasts.length + keyMasks.length > 0;
+    const keyFields = [
+      ...keyRenames.map(([from]) => from),
+      ...keyCasts.map(([path]) => path),
+      ...keyMasks.map(([path]) => path),
+    ];
+    /** The key reshaped, or the key itself when it holds none of the fields renamed, cast or masked. */
     const transformKey = (source: Row): Row => {
+      let touched = false;
+      for (const path of keyFields) touched ||= path.has(source);
+      if (!touched) return source;
       const key = { ...source };
       rename(key, keyRenames);
       for (const [path, type] of keyCasts) cast(key, path, type);
@@ -243,7 +306,7 @@ export const transformOperator = defineOperator({
           try {
             outcome.keep({
               ...record,
-              key: record.key !== null && touchesKey ? transformKey(record.key) : record.key,
+              key: record.key === null ? null : transformKey(record.key),
               after: record.after === null ? null : transformRow(record.after, record, 'after'),
               before: record.before === null ? null : transformRow(record.before, record, 'before'),
             });

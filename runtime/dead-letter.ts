@@ -47,7 +47,10 @@ export function deadLetterRow(letter: DeadLetter, atMs: number): Row {
 /** A change record as a plain row (for DLQ entries and replay). */
 export function recordRow(record: ChangeRecord): Row {
   const source: Row = {};
-  for (const [field, value] of Object.entries(record.source)) if (value !== undefined) source[field] = value;
+  for (const field of Object.keys(record.source)) {
+    const value = record.source[field];
+    if (value !== undefined) source[field] = value;
+  }
   return {
     op: record.op,
     key: record.key,

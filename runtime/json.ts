@@ -29,9 +29,12 @@ export function parseJson(text: string): Value {
   return parseJsonExact(text);
 }
 
-/** Parses JSON with the exact parser only (what {@link parseJson} falls back to). */
+/**
+ * Parses JSON with the exact parser only (what {@link parseJson} falls back to). A repeated key keeps its last
+ * value, as `JSON.parse` does, so both paths accept the same texts.
+ */
 export function parseJsonExact(text: string): Value {
-  return parseLossless(text, null, parseNumberText) as Value;
+  return parseLossless(text, null, { parseNumber: parseNumberText, onDuplicateKey: ({ newValue }) => newValue }) as Value;
 }
 
 /** Marks a raw JSON token inside a string made by `JSON.stringify`, so it can be unquoted afterwards. */

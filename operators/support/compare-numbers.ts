@@ -1,4 +1,5 @@
 import { Decimal } from '../../runtime/decimal.js';
+import { orderingDouble } from '../../runtime/expression/exact-decimal.js';
 
 /** A number of any kind Sluice carries. */
 export type Numeric = number | bigint | Decimal;
@@ -51,6 +52,9 @@ export function compareNumbers(left: Numeric, right: Numeric): -1 | 0 | 1 {
   if (typeof left === 'bigint' && typeof right === 'bigint') return left < right ? -1 : left > right ? 1 : 0;
   if (typeof left === 'number' && !Number.isFinite(left)) return left < 0 ? -1 : 1;
   if (typeof right === 'number' && !Number.isFinite(right)) return right < 0 ? 1 : -1;
+  const x = orderingDouble(left);
+  const y = x === undefined ? undefined : orderingDouble(right);
+  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
   const a = scientific(textOf(left));
   const b = scientific(textOf(right));
   if (a.sign !== b.sign) return a.sign < b.sign ? -1 : 1;

@@ -1,4 +1,5 @@
 import { Decimal } from '../../runtime/decimal.js';
+import { orderingDouble } from '../../runtime/expression/exact-decimal.js';
 import type { Value } from '../../runtime/record.js';
 import { compareNumbers, isNumeric, type Numeric } from './compare-numbers.js';
 import { describeValue } from './describe-value.js';
@@ -45,6 +46,17 @@ function typeCheck(type: NonNullable<ValidationRule['type']>): (value: Value) =>
   }
 }
 
+/** `compareNumbers(value, bound)`, through the doubles when both have one that orders exactly (`orderingDouble`). */
+function compareToBound(
+  value: Numeric,
+  valueDouble: number | undefined,
+  bound: Numeric,
+  boundDouble: number | undefined,
+): number {
+  if (valueDouble === undefined || boundDouble === undefined) return compareNumbers(value, bound);
+  return valueDouble < boundDouble ? -1 : valueDouble > boundDouble ? 1 : 0;
+}
+
 function rangeCheck(range: NonNullable<ValidationRule['range']>): FieldCheck {
   const min = range.min === undefined ? undefined : numericBound(range.min);
   const max = range.max === undefined ? undefined : numericBound(range.max);
@@ -57,15 +69,18 @@ function rangeCheck(range: NonNullable<ValidationRule['range']>): FieldCheck {
     .filter((text) => text !== '')
     .join(' and ');
   const expected = `expected a number ${bounds}`;
+  const minDouble = min === undefined ? undefined : orderingDouble(min);
+  const maxDouble = max === undefined ? undefined : orderingDouble(max);
   return (value) => {
     if (value === null || value === undefined) return null;
     if (!isNumeric(value)) return `${expected}, got ${describeValue(value)}`;
+    const double = orderingDouble(value);
     if (min !== undefined) {
-      const order = compareNumbers(value, min);
+      const order = compareToBound(value, double, min, minDouble);
       if (order < 0 || (order === 0 && !minInclusive)) return `${expected}, got ${describeValue(value)}`;
     }
     if (max !== undefined) {
-      const order = compareNumbers(value, max);
+      const order = compareToBound(value, double, max, maxDouble);
       if (order > 0 || (order === 0 && !maxInclusive)) return `${expected}, got ${describeValue(value)}`;
     }
     return null;

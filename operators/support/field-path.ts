@@ -10,6 +10,8 @@ export class FieldPath {
   readonly text: string;
   /** The path's parts. */
   readonly parts: readonly string[];
+  /** The field name when the path is a single column (the common case, served without walking `parts`). */
+  private readonly top: string | undefined;
 
   constructor(text: string) {
     const parts = text.split('.');
@@ -20,10 +22,14 @@ export class FieldPath {
     }
     this.text = text;
     this.parts = parts;
+    this.top = parts.length === 1 ? text : undefined;
   }
 
   /** The value at this path in `row`, or `undefined` when a part is missing. */
   get(row: Row | null): Value | undefined {
+    const top = this.top;
+    if (top !== undefined)
+      return row !== null && isRow(row) && Object.hasOwn(row, top) ? row[top] : undefined;
     let current: Value | undefined = row ?? undefined;
     for (const part of this.parts) {
       if (!isRow(current) || !Object.hasOwn(current, part)) return undefined;
@@ -34,6 +40,10 @@ export class FieldPath {
 
   /** Sets the value at this path in `row`, creating (or replacing non-object values with) objects on the way. */
   set(row: Row, value: Value): void {
+    if (this.top !== undefined) {
+      row[this.top] = value;
+      return;
+    }
     let current = row;
     const last = this.parts.length - 1;
     for (let index = 0; index < last; index++) {
@@ -63,6 +73,7 @@ export class FieldPath {
   /** True when `row` has a field at this path (its value may be null). */
   has(row: Row | null): boolean {
     if (row === null) return false;
+    if (this.top !== undefined) return Object.hasOwn(row, this.top);
     const parent = this.parent(row);
     return parent !== undefined && Object.hasOwn(parent, this.parts[this.parts.length - 1]!);
   }

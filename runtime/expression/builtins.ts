@@ -4,7 +4,14 @@ import type { Value } from '../record.js';
 import { formatDate, parseTimestamp } from './dates.js';
 import { fail } from './eval-failure.js';
 import type { RoundingMode } from './exact-decimal.js';
-import { exactOf, exactOfText, exactToDecimal, exactToValue, roundExact } from './exact-decimal.js';
+import {
+  exactOf,
+  exactOfText,
+  exactToDecimal,
+  exactToValue,
+  roundExact,
+  wholeOfShort,
+} from './exact-decimal.js';
 import { compilePattern } from './regex.js';
 import { compare, isNumeric, isRow, toText, typeName } from './values.js';
 
@@ -108,6 +115,8 @@ function round(value: Value, digits: Value | undefined, mode: RoundingMode, fn: 
     return whole === 0 ? 0 : whole;
   }
   if (!isNumeric(value)) return fail(`${fn}() needs a number, got ${typeName(value)}`);
+  const whole = value instanceof Decimal && places === 0 ? wholeOfShort(value.text, mode) : undefined;
+  if (whole !== undefined) return whole;
   const exact = exactOf(value);
   if (exact === null) return value;
   const rounded = roundExact(exact, places, mode);

@@ -93,14 +93,18 @@ export function roundExact(value: Exact, digits: number, mode: RoundingMode): Ex
   return { units: quotient, scale: digits };
 }
 
+/** The text of `units / 10^scale` from the digits of `|units|`. */
+function pointText(negative: boolean, digits: string, scale: number): string {
+  if (scale === 0) return (negative ? '-' : '') + digits;
+  const padded = digits.padStart(scale + 1, '0');
+  const point = padded.length - scale;
+  return `${negative ? '-' : ''}${padded.slice(0, point)}.${padded.slice(point)}`;
+}
+
 /** The digits of `value`, without exponent (`units 2630, scale 2` is `26.30`). */
 export function exactText(value: Exact): string {
   const negative = value.units < 0n;
-  const digits = (negative ? -value.units : value.units).toString();
-  if (value.scale === 0) return (negative ? '-' : '') + digits;
-  const padded = digits.padStart(value.scale + 1, '0');
-  const point = padded.length - value.scale;
-  return `${negative ? '-' : ''}${padded.slice(0, point)}.${padded.slice(point)}`;
+  return pointText(negative, (negative ? -value.units : value.units).toString(), value.scale);
 }
 
 /** `value` as a Sluice value: a number when a number holds it exactly, a bigint for big integers, else a Decimal. */
@@ -111,4 +115,71 @@ export function exactToValue(value: Exact): number | bigint | Decimal {
 /** `value` as a Decimal, always (the result of `decimal(x)`). */
 export function exactToDecimal(value: Exact): Decimal {
   return new Decimal(exactText(value));
+}
+
+/** Longest number text whose digits a double holds exactly (15 digits at most, whatever the sign and point). */
+const SHORT_TEXT_LENGTH = 15;
+/** 10^0 to 10^15, exact as doubles. */
+const POWERS_OF_TEN: readonly number[] = Array.from({ length: SHORT_TEXT_LENGTH + 1 }, (_, i) => 10 ** i);
+
+/**
+ * True for a number text without exponent and of at most 15 characters. Such a text has at most 15 significant
+ * digits, so `Number(text)` is the only double nearest to it: distinct short texts give distinct doubles, in the
+ * same order, and every integer with at most 15 digits is exact. Fast paths rely on that.
+ */
+export function isShortText(text: string): boolean {
+  if (text.length > SHORT_TEXT_LENGTH) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 101 || code === 69) return false;
+  }
+  return true;
+}
+
+/**
+ * `Decimal(text) * factor` as {@link exactToValue} gives it, computed in doubles: for a short text (see
+ * {@link isShortText}) and a safe-integer factor whose product stays a safe integer; else undefined (the caller
+ * takes the exact path).
+ */
+export function multiplyShort(text: string, factor: number): number | bigint | Decimal | undefined {
+  if (!Number.isSafeInteger(factor) || !isShortText(text)) return undefined;
+  const point = text.indexOf('.');
+  const scale = point < 0 ? 0 : text.length - point - 1;
+  // The text's units are below 10^15, so the rounding error of Number(text) * 10^scale stays far below one half.
+  const product = Math.round(Number(text) * POWERS_OF_TEN[scale]!) * factor;
+  if (!Number.isSafeInteger(product)) return undefined;
+  if (scale === 0) return product === 0 ? 0 : product;
+  const negative = product < 0;
+  const digits = pointText(negative, String(negative ? -product : product), scale);
+  // As parseNumberText(digits) decides: a number when its shortest text is `digits` (never with a trailing zero).
+  if (product % 10 !== 0) {
+    const value = product / POWERS_OF_TEN[scale]!;
+    if (String(value) === digits) return value;
+  }
+  return new Decimal(digits);
+}
+
+/**
+ * A short number text (see {@link isShortText}) rounded to a whole number towards -infinity (`floor`), +infinity
+ * (`ceil`) or zero (`truncate`), as a number; undefined for other texts or modes (the caller takes the exact path).
+ */
+export function wholeOfShort(text: string, mode: RoundingMode): number | undefined {
+  if (mode === 'half-away' || !isShortText(text)) return undefined;
+  const value = Number(text);
+  const whole = mode === 'floor' ? Math.floor(value) : mode === 'ceil' ? Math.ceil(value) : Math.trunc(value);
+  return whole === 0 ? 0 : whole;
+}
+
+/**
+ * The double that orders exactly as a number, bigint or Decimal does against any other value this returns: a short
+ * Decimal text's double (see {@link isShortText}), an integer number below 10^15 in magnitude, a fractional number
+ * whose shortest text is short; undefined otherwise (compare exactly).
+ */
+export function orderingDouble(value: number | bigint | Decimal): number | undefined {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return Math.abs(value) < 1e15 ? value : undefined;
+    return Number.isFinite(value) && isShortText(String(value)) ? value : undefined;
+  }
+  if (typeof value === 'bigint') return undefined;
+  return isShortText(value.text) ? Number(value.text) : undefined;
 }

@@ -2,7 +2,14 @@ import { Decimal } from '../decimal.js';
 import type { Row, Value } from '../record.js';
 import { fail } from './eval-failure.js';
 import type { Exact } from './exact-decimal.js';
-import { addExact, exactOf, exactToValue, multiplyExact, subtractExact } from './exact-decimal.js';
+import {
+  addExact,
+  exactOf,
+  exactToValue,
+  multiplyExact,
+  multiplyShort,
+  subtractExact,
+} from './exact-decimal.js';
 import type { Numeric } from './values.js';
 import { compare, equals, isNumeric, isRow, typeName } from './values.js';
 
@@ -154,6 +161,10 @@ function numericOperands(a: Value, b: Value, operator: string): [Numeric, Numeri
 
 type ExactOperation = (x: Exact, y: Exact) => Exact;
 
+const floatAdd = (x: number, y: number): number => x + y;
+const floatSubtract = (x: number, y: number): number => x - y;
+const floatMultiply = (x: number, y: number): number => x * y;
+
 /** + - * on numbers of any kind: float for two numbers, exact when a bigint or Decimal takes part. */
 function arithmetic(
   a: Value,
@@ -177,21 +188,27 @@ export function add(a: Value, b: Value): Value {
     return fail(`+ joins a string only with a string, got ${typeName(a)} and ${typeName(b)} (use string(x))`);
   }
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-  return arithmetic(a, b, '+', (x, y) => x + y, addExact);
+  return arithmetic(a, b, '+', floatAdd, addExact);
 }
 
 /** `a - b`; null when either is null. */
 export function subtract(a: Value, b: Value): Value {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (a === null || b === null) return null;
-  return arithmetic(a, b, '-', (x, y) => x - y, subtractExact);
+  return arithmetic(a, b, '-', floatSubtract, subtractExact);
 }
 
 /** `a * b`; null when either is null. */
 export function multiply(a: Value, b: Value): Value {
   if (typeof a === 'number' && typeof b === 'number') return a * b;
   if (a === null || b === null) return null;
-  return arithmetic(a, b, '*', (x, y) => x * y, multiplyExact);
+  const short =
+    a instanceof Decimal && typeof b === 'number'
+      ? multiplyShort(a.text, b)
+      : b instanceof Decimal && typeof a === 'number'
+        ? multiplyShort(b.text, a)
+        : undefined;
+  return short ?? arithmetic(a, b, '*', floatMultiply, multiplyExact);
 }
 
 /** `a / b`: always a floating-point number; null when either is null; fails on division by zero. */

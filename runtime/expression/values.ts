@@ -3,7 +3,7 @@ import { stringifyJson } from '../json.js';
 import type { Row, Value } from '../record.js';
 import { parseTimestamp } from './dates.js';
 import { fail } from './eval-failure.js';
-import { compareExact, exactOf } from './exact-decimal.js';
+import { compareExact, exactOf, orderingDouble } from './exact-decimal.js';
 
 // Internal: value helpers shared by the operators and the functions of the expression language.
 
@@ -53,6 +53,9 @@ export function typeName(value: unknown): string {
 export function compareNumeric(a: Numeric, b: Numeric): number {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+  const da = orderingDouble(a);
+  const db = da === undefined ? undefined : orderingDouble(b);
+  if (da !== undefined && db !== undefined) return da < db ? -1 : da > db ? 1 : 0;
   const x = exactOf(a);
   const y = exactOf(b);
   if (x !== null && y !== null) return compareExact(x, y);

@@ -97,6 +97,38 @@ describe('transform', () => {
     assert.deepEqual(out!.before, { quantity: 2, double: 4 });
   });
 
+  test('fields keep their order: renamed and new ones come last, dropped ones go after the expressions ran', async () => {
+    const operator = await transform({
+      rename: { customer: 'customer_name', code: 'id' },
+      set: { total: 'after.amount + after.fee', amount: 'after.amount * 2' },
+      drop: ['fee', 'note'],
+    });
+    const input = { code: 'A1', id: 7, customer: 'Ada', amount: 10, fee: 1, note: 'n' };
+    const [out] = (await operator.process([record(input, { op: 'update', before: { ...input, fee: 2 } })]))
+      .records;
+    assert.deepEqual(Object.entries(out!.after!), [
+      ['id', 'A1'],
+      ['amount', 20],
+      ['customer_name', 'Ada'],
+      ['total', 11],
+    ]);
+    assert.deepEqual(out!.before, { id: 'A1', amount: 20, customer_name: 'Ada', total: 12 });
+    assert.deepEqual(input, { code: 'A1', id: 7, customer: 'Ada', amount: 10, fee: 1, note: 'n' });
+  });
+
+  test('without expressions, renamed and dropped fields go in one copy; a __proto__ column stays a column', async () => {
+    const input = JSON.parse('{"__proto__": {"x": 1}, "a": 1, "b": 2, "c": 3}') as Row;
+    const after = await shaped({ rename: { a: 'b' }, drop: ['c', 'b'] }, input);
+    assert.deepEqual(Object.keys(after!), ['__proto__']);
+    assert.equal(Object.getPrototypeOf(after), Object.prototype);
+    const renamed = await shaped({ rename: { a: 'z' }, drop: ['c'] }, input);
+    assert.deepEqual(Object.entries(renamed!), [
+      ['__proto__', { x: 1 }],
+      ['b', 2],
+      ['z', 1],
+    ]);
+  });
+
   test('nested fields: dotted paths read, write and remove inside objects without touching the input', async () => {
     const input = { address: { city: 'paris', zip: 75001, line: 'x' }, id: 1 };
     const after = await shaped(

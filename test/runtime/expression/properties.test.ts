@@ -326,7 +326,7 @@ void describe('security: expressions reach no prototype, global or function', ()
 
   void test('the generated code holds no text of the user but checked field names', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^zf[a-z]{3,8}$/), fc.string({ minLength: 3 }), (field, literal) => {
+      fc.property(fc.stringMatching(/^zf[a-km-z]{3,8}$/), fc.string({ minLength: 3 }), (field, literal) => {
         const quoted = JSON.stringify(`zl${literal}`);
         const text = `after.${field} == ${quoted} || has(before.${field}) || ${quoted} in after.tags`;
         const code = generateCode(text, parse(text).ast, new Set());
