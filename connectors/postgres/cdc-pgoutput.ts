@@ -98,6 +98,8 @@ class Reader {
       else if (kind === 'u') columns.push({ kind: 'unchanged' });
       else if (kind === 't') {
         const length = this.int32();
+        if (length < 0 || this.offset + length > this.buffer.length)
+          throw new RangeError(`column ${index} says ${length} bytes, ${this.buffer.length - this.offset} are left`);
         columns.push({ kind: 'text', text: this.buffer.toString('utf8', this.offset, this.offset + length) });
         this.offset += length;
       } else throw new RangeError(`unknown tuple column kind ${JSON.stringify(kind)}`);

@@ -48,9 +48,9 @@ const QUEUE_BATCHES = 4;
  * - With `always` and an existing slot, the snapshot is fresh and streaming resumes from the slot's confirmed
  *   position: the changes made since then are replayed after the snapshot, so the target converges once they are
  *   (snapshot records carry the snapshot's LSN in `source.lsn`, so a newer-wins sink ignores the older replays).
- * - A restart in the middle of the initial snapshot drops and recreates the slot and restarts the snapshot from
- *   the beginning (a marker in the checkpoint store says whether the snapshot completed); the rows read again are
- *   upserted again, which is harmless.
+ * - A restart in the middle of the initial snapshot (a marker in the checkpoint store says whether it completed)
+ *   keeps the slot, which has confirmed nothing yet, and takes a fresh snapshot as `always` does: the slot then
+ *   replays every change since its consistent point, deletes of rows the interrupted snapshot wrote included.
  * - The slot confirms (standby status update) the end of the contiguous acknowledged prefix of transactions, never
  *   more: after a restart the server resends everything after it. It confirms at every advance, and every
  *   `heartbeat` also when idle (then up to the server's WAL end), so the WAL never grows without bound.
@@ -127,13 +127,15 @@ export class PostgresCdcSource implements Source {
     this.#tables = prerequisites.tables;
     this.#decoder = new CdcChangeDecoder(context.name, this.#tables);
     const mode = config.snapshot ?? 'initial';
-    let slotExists = prerequisites.slot !== null;
+    const slotExists = prerequisites.slot !== null;
+    let resnapshot = false;
     if (slotExists && mode === 'initial') {
       const marker = (await context.checkpoints.load(MARKER_KEY)) as SnapshotMarker | undefined;
       if (marker?.slot === config.slot && !marker.done) {
-        context.logger.warn({ slot: config.slot }, 'the initial snapshot did not complete: recreating the slot and restarting it');
-        await this.#control.query('SELECT pg_drop_replication_slot($1)', [config.slot]);
-        slotExists = false;
+        // Keep the slot: rows the interrupted snapshot wrote may have been deleted since, and only the slot's
+        // stream (still at its consistent point) carries those deletes.
+        context.logger.warn({ slot: config.slot }, 'the initial snapshot did not complete: taking a fresh snapshot and replaying the slot from its start');
+        resnapshot = true;
       }
     }
     if (!slotExists && mode !== 'never') await context.checkpoints.save(MARKER_KEY, { slot: config.slot, done: false } satisfies SnapshotMarker);
@@ -141,7 +143,7 @@ export class PostgresCdcSource implements Source {
     let snapshotName: string | null = null;
     let snapshotLsn: bigint;
     if (slotExists) {
-      this.#startLsn = Lsn.parse(prerequisites.slot!.confirmedFlushLsn ?? '0/0');
+      this.#startLsn = Lsn.parse(prerequisites.slot.confirmedFlushLsn ?? '0/0');
       snapshotLsn = this.#startLsn;
     } else {
       const created = await this.#replication.createSlot(config.slot);
@@ -150,7 +152,7 @@ export class PostgresCdcSource implements Source {
       snapshotName = created.snapshotName;
       context.logger.info({ slot: config.slot, lsn: Lsn.format(created.consistentPoint) }, 'created the replication slot');
     }
-    const snapshotting = mode === 'always' || (mode === 'initial' && !slotExists);
+    const snapshotting = mode === 'always' || (mode === 'initial' && (!slotExists || resnapshot));
     this.#markerSaved = !(snapshotting && mode === 'initial');
     this.#lastEnd = this.#startLsn;
     this.#tracker = new AckTracker<Position>({ lsn: this.#startLsn, snapshotComplete: !snapshotting });
