@@ -13,7 +13,7 @@ import { SchemaManager } from './schema-manager.js';
 import type { PostgresSinkConfig } from './sink-config.js';
 import type { TableName } from './table-name.js';
 import { TableTemplate } from './table-template.js';
-import { TableWriter } from './table-writer.js';
+import { TableWriter, type CopyFirstState } from './table-writer.js';
 import { readPath, versionOf } from './version.js';
 
 /** Consecutive failed writes that open the circuit, when the config says nothing. */
@@ -62,6 +62,8 @@ export class PostgresSink implements Sink {
   readonly #template: TableTemplate;
   readonly #breaker: CircuitBreaker;
   readonly #copyThreshold: number | undefined;
+  /** Per table (`schema.table`): whether large upsert groups try a plain COPY first. */
+  readonly #copyFirst = new Map<string, CopyFirstState>();
   #pool: pg.Pool | undefined;
   #schema: SchemaManager | undefined;
   #context: SinkContext | undefined;
@@ -112,6 +114,7 @@ export class PostgresSink implements Sink {
     const schema = this.#schema;
     if (!pool || !schema) throw new NotConnectedError(`Postgres sink ${this.#context?.name ?? ''}`.trim());
     this.#breaker.admit(`write of ${records.length} records to ${this.#target}`);
+    const probe = this.#breaker.state === 'half-open';
     const rejected: DeadLetter[] = [];
     const byTable = this.#prepare(records, rejected);
     let client: pg.PoolClient | undefined;
@@ -121,7 +124,13 @@ export class PostgresSink implements Sink {
     try {
       const writers: { writer: TableWriter; changes: EncodedChange[] }[] = [];
       for (const { table, changes, keyColumns } of byTable) {
-        const writer = new TableWriter(await schema.plan(table, changes, keyColumns), this.#copyThreshold);
+        let copyFirst = this.#copyFirst.get(table.toString());
+        if (!copyFirst) this.#copyFirst.set(table.toString(), (copyFirst = { skip: 0, backoff: 0 }));
+        const writer = new TableWriter(
+          await schema.plan(table, changes, keyColumns),
+          this.#copyThreshold,
+          copyFirst,
+        );
         const encoded = changes.map((change, index) => writer.encode(change, index));
         writers.push({
           writer,
@@ -151,13 +160,21 @@ export class PostgresSink implements Sink {
       this.#changes += applied;
       this.#rejected += rejected.length;
       this.#breaker.succeeded();
+      if (probe) this.#context?.logger.info({ target: this.#target }, 'circuit breaker closed: the half-open probe write succeeded');
       return { rejected };
     } catch (error) {
       failure = error;
       if (client && errorKind(error) !== 'unavailable') await client.query('ROLLBACK').catch(() => undefined);
       const classified = this.#classify(error, `writing ${records.length} records`);
-      if (classified.retriable && errorKind(error) === 'unavailable') this.#breaker.failed(error);
-      else this.#breaker.succeeded();
+      if (classified.retriable && errorKind(error) === 'unavailable') {
+        const closed = this.#breaker.state === 'closed';
+        this.#breaker.failed(error);
+        if (this.#breaker.state === 'open' && (closed || probe))
+          this.#context?.logger.warn(
+            { target: this.#target },
+            `circuit breaker opened${probe ? ' again: the half-open probe write failed' : ''}; writes are refused for ${this.#coolDownMs} ms: ${messageOf(error)}`,
+          );
+      } else this.#breaker.succeeded();
       throw classified;
     } finally {
       client?.off('error', onClientError);
@@ -191,6 +208,10 @@ export class PostgresSink implements Sink {
       skippedDeletes: this.#skippedDeletes,
       droppedFields: this.#schema?.droppedFields ?? 0,
     };
+  }
+
+  get #coolDownMs(): number {
+    return this.#config.circuit_breaker?.cool_down_ms ?? DEFAULT_BREAKER_COOL_DOWN_MS;
   }
 
   get #mode(): 'append' | 'upsert' {
