@@ -1,17 +1,4 @@
-import {
-  EMPTY,
-  Subject,
-  concatMap,
-  filter,
-  from,
-  map,
-  merge,
-  mergeMap,
-  of,
-  share,
-  type Observable,
-  type Subscription,
-} from 'rxjs';
+import { Subject, filter, map, merge, mergeMap, share, type Observable, type Subscription } from 'rxjs';
 import { BatchTicket } from './batch-ticket.js';
 import type { Chunk } from './chunk.js';
 import { type DeadLetter, deadLetterRow } from './dead-letter.js';
@@ -23,6 +10,8 @@ import type { PipelineCounters, SinkCounters } from './pipeline-summary.js';
 import type { Edge, PipelineSpec, SinkSpec } from './pipeline-spec.js';
 import type { ChangeRecord } from './record.js';
 import type { SinkWriter } from './sink-writer.js';
+import { PipelineTelemetry } from './telemetry/pipeline-telemetry.js';
+import { workerOverlap } from './worker-overlap.js';
 
 /** What the graph is built from: the spec, the built nodes, and the pipeline's failure hook. */
 export interface GraphParts {
@@ -32,6 +21,8 @@ export interface GraphParts {
   readonly dlq: SinkWriter | null;
   readonly runner: OperatorRunner;
   readonly counters: PipelineCounters;
+  /** Spans and metrics of batches as they pass (absent: none). */
+  readonly telemetry?: PipelineTelemetry;
   /** Called with every fatal error (several nodes may report the same one); the pipeline keeps the first. */
   readonly fail: (error: SluiceError) => void;
 }
@@ -55,17 +46,27 @@ function edgeKey(node: string, branch: string | undefined): string {
  * node go through one subject to the DLQ sink, which completes after every other sink.
  *
  * Ticket accounting: whoever hands a chunk on retains its ticket once per reader first; a sink releases a chunk's
- * pieces when the write resolves (after the DLQ write of its rejected records, if any).
+ * pieces when the write resolves (after the DLQ write of its rejected records, if any), or, when the sink holds the
+ * write for a watermark (`WriteResult.applied`), parks them until it is applied.
+ *
+ * Watermarks: a source batch's `watermark` enters as a watermark chunk behind the batch's records; operators pass it
+ * to every reader without running on it; a sink reached by several paths from one source lets it through once it
+ * came along each of them, and hands it to the sink after every write started before it has resolved. Its ticket is
+ * released once the sink has taken it (for a buffering sink: once the records it covers are written).
  */
 export class Graph {
   readonly #parts: GraphParts;
   readonly #sources = new Map<string, Subject<Chunk>>();
   readonly #readers = new Map<string, number>();
+  /** Per operator, the branches some node reads (a watermark chunk is passed on to each). */
+  readonly #readBranches = new Map<string, Set<string>>();
   readonly #read = new Set<string>();
   readonly #ended = new Set<string>();
   readonly #operatorStreams = new Map<string, Observable<Routed>>();
   readonly #building = new Set<string>();
   readonly #dlqInput: Subject<Chunk> | null;
+  /** Asks every sink's and the DLQ's micro-batcher to write what it holds now (see {@link flushPending}). */
+  readonly #flushes = new Subject<void>();
   readonly #dlqStream: Observable<unknown> | null;
   readonly #terminals: Observable<unknown>[];
   readonly #subscriptions: Subscription[] = [];
@@ -90,6 +91,11 @@ export class Graph {
           );
         }
         this.#read.add(edge.node);
+        if (edge.branch !== undefined) {
+          const branches = this.#readBranches.get(edge.node) ?? new Set<string>();
+          branches.add(edge.branch);
+          this.#readBranches.set(edge.node, branches);
+        }
         const key = edgeKey(edge.node, edge.branch);
         this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
       }
@@ -106,7 +112,7 @@ export class Graph {
       this.#dlqInput === null || dlq === null || spec.dlq === null || counters === null
         ? null
         : this.#dlqInput.pipe(
-            microBatch(spec.dlq.batch),
+            microBatch(spec.dlq.batch, this.#flushes),
             mergeMap((batch) => this.#writeDeadLetters(dlq, batch, counters), spec.dlq.batch.maxInFlight),
           );
   }
@@ -119,6 +125,15 @@ export class Graph {
   /** Pushes a chunk read by `source`; the caller has retained the ticket once per reader. */
   emit(source: string, chunk: Chunk): void {
     this.#sources.get(source)!.next(chunk);
+  }
+
+  /**
+   * Writes what every sink and the DLQ hold without waiting for their `max_wait`: a source calls it when its
+   * in-flight budget is spent, since nothing it could still read would fill those writes, and their
+   * acknowledgements are what gives the budget back.
+   */
+  flushPending(): void {
+    this.#flushes.next();
   }
 
   /** Marks `source` as finished: no more chunks will come from it. */
@@ -147,6 +162,7 @@ export class Graph {
       );
       return;
     }
+    this.#parts.telemetry?.deadLettered(letters);
     const now = Date.now();
     const records = letters.map((letter): ChangeRecord => ({
       op: 'insert',
@@ -231,36 +247,105 @@ export class Graph {
     this.#building.add(name);
     const spec = this.#parts.spec.operators.find((operator) => operator.name === name)!;
     const operator = this.#parts.operators.get(name)!;
-    const { runner } = this.#parts;
+    const { runner, telemetry } = this.#parts;
     let failed = false;
-    const stream = this.#input(spec.from).pipe(
-      concatMap((chunk): Observable<Routed> => {
-        // After a failing record, later input is neither passed on nor acknowledged: it is read again after a restart.
-        if (failed) return EMPTY;
-        let result: OperatorResult | Promise<OperatorResult>;
-        try {
-          result = runner.run(name, operator, chunk.records);
-        } catch (error) {
-          throw operatorError(name, chunk, error);
-        }
-        const route = (output: OperatorResult): Routed => {
-          if (output.failure !== undefined) failed = true;
-          return this.#route(name, chunk, output);
+    /** Routes a batch's output (or passes a watermark), in input order; undefined when nothing goes on. */
+    type Step = () => Routed | undefined;
+    const skip: Step = () => undefined;
+    // Runs the operator on a chunk when it starts; what it gives is routed later, in input order. On the workers,
+    // several chunks may run at once (`runner.overlap`), so `failed` is checked again when each is routed.
+    const start = (chunk: Chunk): Step | Promise<Step> => {
+      // After a failing record, later input is neither passed on nor acknowledged: it is read again after a restart.
+      if (failed) return skip;
+      if (chunk.watermark !== undefined) return () => (failed ? undefined : this.#passWatermark(name, chunk));
+      const end = telemetry?.operator(name, chunk.ticket, chunk.records.length);
+      const thrown = (error: unknown): Step => {
+        end?.({ error });
+        const wrapped = operatorError(name, chunk, error);
+        return () => {
+          if (failed) return undefined;
+          throw wrapped;
         };
-        if (result instanceof Promise) {
-          return from(
-            result.then(route, (error: unknown) => {
-              throw operatorError(name, chunk, error);
-            }),
-          );
-        }
-        return of(route(result));
-      }),
+      };
+      const route = (output: OperatorResult): Step => () => {
+        end?.(PipelineTelemetry.operatorOutcome(output));
+        if (failed) return undefined;
+        if (output.failure !== undefined) failed = true;
+        return this.#route(name, chunk, output);
+      };
+      let result: OperatorResult | Promise<OperatorResult>;
+      try {
+        result =
+          end === undefined
+            ? runner.run(name, operator, chunk.records)
+            : end.within(() => runner.run(name, operator, chunk.records));
+      } catch (error) {
+        return thrown(error);
+      }
+      return result instanceof Promise ? result.then(route, thrown) : route(result);
+    };
+    const stream = this.#input(spec.from).pipe(
+      workerOverlap(start, () => runner.overlap?.(name) ?? 1),
+      map((step) => step()),
+      filter((routed): routed is Routed => routed !== undefined),
       share(),
     );
     this.#building.delete(name);
     this.#operatorStreams.set(name, stream);
     return stream;
+  }
+
+  #passWatermark(name: string, chunk: Chunk): Routed {
+    const { ticket } = chunk;
+    const readers = this.readers(name);
+    let branches: Record<string, Chunk> | undefined;
+    if (readers > 0) ticket.retain(readers);
+    for (const branch of this.#readBranches.get(name) ?? []) {
+      ticket.retain(this.readers(name, branch));
+      (branches ??= {})[branch] = chunk;
+    }
+    ticket.release();
+    return { main: readers > 0 ? chunk : undefined, branches };
+  }
+
+  /** How many paths lead from `source` to `node` (a source or operator) along the spec's edges. */
+  #paths(source: string, node: string, memo: Map<string, number>): number {
+    if (this.#sources.has(node)) return node === source ? 1 : 0;
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    const spec = this.#parts.spec.operators.find((operator) => operator.name === node);
+    const count = (spec?.from ?? []).reduce((sum, edge) => sum + this.#paths(source, edge.node, memo), 0);
+    memo.set(node, count);
+    return count;
+  }
+
+  /**
+   * Lets a watermark chunk through to a sink once it came along every path from its source (releasing the pieces of
+   * the earlier arrivals); other chunks pass.
+   */
+  #watermarkGate(spec: SinkSpec): (chunk: Chunk) => boolean {
+    const needed = new Map<string, number>();
+    const arrivals = new Map<string, number>();
+    return (chunk) => {
+      const watermark = chunk.watermark;
+      if (watermark === undefined) return true;
+      let paths = needed.get(watermark.source);
+      if (paths === undefined) {
+        const memo = new Map<string, number>();
+        paths = spec.from.reduce((sum, edge) => sum + this.#paths(watermark.source, edge.node, memo), 0);
+        needed.set(watermark.source, paths);
+      }
+      if (paths <= 1) return true;
+      const key = `${watermark.source}\n${watermark.value}`;
+      const seen = (arrivals.get(key) ?? 0) + 1;
+      if (seen < paths) {
+        arrivals.set(key, seen);
+        chunk.ticket.release();
+        return false;
+      }
+      arrivals.delete(key);
+      return true;
+    };
   }
 
   #route(name: string, chunk: Chunk, result: OperatorResult): Routed {
@@ -308,14 +393,48 @@ export class Graph {
 
   #sinkStream(spec: SinkSpec, writer: SinkWriter): Observable<unknown> {
     const counters = this.#parts.counters.sinks[spec.name]!;
+    const writes = new Set<Promise<void>>();
+    let watermarks: Promise<void> = Promise.resolve();
     return this.#input(spec.from).pipe(
-      microBatch(spec.batch),
-      mergeMap((batch) => this.#write(writer, batch, counters), spec.batch.maxInFlight),
+      filter(this.#watermarkGate(spec)),
+      microBatch(spec.batch, this.#flushes),
+      mergeMap((batch) => {
+        if (batch.watermark === undefined) {
+          const write = this.#write(writer, batch, counters);
+          writes.add(write);
+          return write.finally(() => writes.delete(write));
+        }
+        const { source, value } = batch.watermark;
+        const before = [...writes, watermarks];
+        const applied = (async () => {
+          await Promise.all(before);
+          await writer.watermark(source, value);
+          for (const ticket of batch.tickets) ticket.release();
+        })();
+        watermarks = applied.catch(() => undefined);
+        return applied;
+      }, spec.batch.maxInFlight),
     );
   }
 
   async #write(writer: SinkWriter, batch: MicroBatch, counters: SinkCounters): Promise<void> {
-    const rejected = await writer.write(batch.records);
+    const { rejected, applied } = await this.#traced(writer, batch);
+    if (applied === undefined) {
+      this.#written(batch, rejected, counters);
+      return;
+    }
+    for (const ticket of batch.tickets) ticket.park();
+    applied.then(
+      (late) => {
+        for (const ticket of batch.tickets) ticket.unpark();
+        this.#written(batch, rejected.length === 0 ? late : [...rejected, ...late], counters);
+      },
+      (error: unknown) => this.#parts.fail(asSluiceError(error)),
+    );
+  }
+
+  /** Counts a write that is durable and releases its pieces (after the DLQ write of its rejected records). */
+  #written(batch: MicroBatch, rejected: readonly DeadLetter[], counters: SinkCounters): void {
     counters.written += batch.records.length - rejected.length;
     counters.rejected += rejected.length;
     const { tickets } = batch;
@@ -327,9 +446,17 @@ export class Graph {
     const group = new BatchTicket(tickets[0]!.bytesPerRecord, () => {
       for (const ticket of tickets) ticket.release();
     });
+    this.#parts.telemetry?.inherit(group, tickets[0]);
     group.retain();
     this.deadLetter(rejected, group);
     group.release();
+  }
+
+  /** One write of `batch` to `writer`, inside its span when tracing is on. */
+  #traced(writer: SinkWriter, batch: MicroBatch): ReturnType<SinkWriter['write']> {
+    const telemetry = this.#parts.telemetry;
+    if (telemetry === undefined) return writer.write(batch.records);
+    return telemetry.write(writer.node, batch.records, batch.tickets, () => writer.write(batch.records));
   }
 
   async #writeDeadLetters(
@@ -337,7 +464,7 @@ export class Graph {
     batch: MicroBatch,
     counters: { written: number },
   ): Promise<void> {
-    const rejected = await writer.write(batch.records);
+    const { rejected } = await this.#traced(writer, batch);
     counters.written += batch.records.length - rejected.length;
     if (rejected.length > 0) {
       const first = rejected[0]!;

@@ -42,4 +42,9 @@ export const DEFAULTS = {
   workerTaskRetries: 2,
   /** Heap limit of each worker thread (old generation), in MiB: a thread that exceeds it dies, not the process. */
   workerMaxHeapMb: 512,
+  /**
+   * Batches of one worker-run operator on the threads at once (results still leave in input order): the next batch
+   * is encoded and queued while the threads run the earlier ones.
+   */
+  workerBatchesInFlight: 4,
 } as const;

@@ -1,13 +1,18 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { BatchTicket } from './batch-ticket.js';
-import type { Chunk } from './chunk.js';
+import type { Chunk, ChunkWatermark } from './chunk.js';
 import type { BatchPolicy } from './pipeline-spec.js';
 import type { ChangeRecord } from './record.js';
 
-/** One sink write: the records and the tickets of the chunks they came from (a ticket once per piece it holds). */
+/**
+ * One sink write: the records and the tickets of the chunks they came from (a ticket once per piece it holds). A
+ * watermark batch has no records, the watermark chunk's ticket, and the `watermark`.
+ */
 export interface MicroBatch {
   readonly records: readonly ChangeRecord[];
   readonly tickets: readonly BatchTicket[];
+  /** Set on a watermark batch only: every record before it in the input is in an earlier batch. */
+  readonly watermark?: ChunkWatermark;
 }
 
 /**
@@ -15,10 +20,13 @@ export interface MicroBatch {
  * `maxBytes` (bytes estimated from each ticket's bytes per record), when its oldest record has waited `maxWaitMs`,
  * or when the input completes. A chunk that does not fit is split; each extra piece retains the chunk's ticket once.
  * A chunk that fills a write alone is passed on without copying. Errors pass through (the partial write is dropped:
- * its records are not acknowledged, so the source reads them again).
+ * its records are not acknowledged, so the source reads them again). A watermark chunk flushes what is pending and
+ * is passed on as a watermark batch of its own, so it stays behind every record that came before it. Each value of
+ * `flushes` emits what is pending at once (the engine's answer to a source that has spent its in-flight budget).
  */
 export function microBatch(
   policy: Pick<BatchPolicy, 'maxRecords' | 'maxBytes' | 'maxWaitMs'>,
+  flushes?: Observable<unknown>,
 ): OperatorFunction<Chunk, MicroBatch> {
   const maxRecords = Math.max(1, policy.maxRecords);
   return (source) =>
@@ -44,9 +52,15 @@ export function microBatch(
         subscriber.next(batch);
       };
 
+      const flushing = flushes?.subscribe(() => flush());
       const subscription = source.subscribe({
         next: (chunk) => {
-          const { records, ticket } = chunk;
+          const { records, ticket, watermark } = chunk;
+          if (watermark !== undefined) {
+            flush();
+            subscriber.next({ records: [], tickets: [ticket], watermark });
+            return;
+          }
           const total = records.length;
           if (total === 0) {
             ticket.release();
@@ -78,6 +92,7 @@ export function microBatch(
 
       return () => {
         if (timer !== undefined) clearTimeout(timer);
+        flushing?.unsubscribe();
         subscription.unsubscribe();
       };
     });

@@ -12,6 +12,12 @@ export interface OperatorRunner {
     records: ChangeRecord[],
   ): OperatorResult | Promise<OperatorResult>;
   /**
+   * How many batches of `node` the engine may hand to `run` before the earlier ones resolve (it still takes their
+   * results in input order). Asked before each batch of the node starts. Optional: absent means 1, one batch at a
+   * time, which an operator running on the engine's thread always gets.
+   */
+  overlap?(node: string): number;
+  /**
    * Releases the runner's threads, once, when the pipeline closes (after every batch has drained, or at a forced
    * stop with `force` true: work still running is abandoned). Optional: the inline runner holds nothing.
    */

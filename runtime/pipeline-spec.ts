@@ -1,4 +1,5 @@
 import type { ConfigPath } from './component.js';
+import type { ObservabilitySettings } from './telemetry/observability-settings.js';
 
 /** An edge into a node: the upstream node and, for routers, the named branch (`from: router.high`). */
 export interface Edge {
@@ -54,7 +55,6 @@ export interface RestartPolicy {
   readonly maxDelayMs: number;
 }
 
-/** Pipeline-wide runtime settings, defaults filled in from `DEFAULTS`. */
 /**
  * Where operators run: `inline` on the engine's thread; a number of worker threads (lanes); or `auto`, which
  * measures each operator inline first and moves it to `os.availableParallelism()` threads only when its work
@@ -62,6 +62,7 @@ export interface RestartPolicy {
  */
 export type WorkersSetting = 'inline' | 'auto' | number;
 
+/** Pipeline-wide runtime settings, defaults filled in from `DEFAULTS`. */
 export interface RuntimeSettings {
   readonly inFlightRecords: number;
   readonly inFlightBytes: number;
@@ -89,6 +90,8 @@ export interface PipelineSpec {
   readonly sinks: readonly SinkSpec[];
   readonly dlq: SinkSpec | null;
   readonly runtime: RuntimeSettings;
+  /** The `observability:` section, when the config has one (absent: every default; see `readObservability`). */
+  readonly observability?: ObservabilitySettings;
   /** Values that must never appear in logs or errors (passwords, tokens read from the environment). */
   readonly secrets: readonly string[];
 }

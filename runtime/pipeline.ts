@@ -14,6 +14,9 @@ import type { Source } from './source.js';
 import { SinkWriter } from './sink-writer.js';
 import { SourceRunner } from './source-runner.js';
 import { Supervisor } from './supervisor.js';
+import { OBSERVABILITY_DEFAULTS } from './telemetry/observability-settings.js';
+import type { Readiness } from './telemetry/pipeline-health.js';
+import { PipelineTelemetry } from './telemetry/pipeline-telemetry.js';
 import { WorkerOperatorRunner } from './worker-operator-runner.js';
 
 /** What {@link Pipeline.create} needs besides the spec. */
@@ -58,10 +61,12 @@ export class Pipeline {
   readonly #logger: Logger;
   readonly #counters: PipelineCounters;
   readonly #operators: ReadonlyMap<string, BatchOperator>;
+  readonly #sources: ReadonlyMap<string, Source>;
   readonly #sinks: readonly SinkNode[];
   readonly #runners: readonly SourceRunner[];
   readonly #graph: Graph;
   readonly #runner: OperatorRunner;
+  readonly #telemetry: PipelineTelemetry;
   readonly #reading = new AbortController();
   readonly #forcing = new AbortController();
   #failure: SluiceError | undefined;
@@ -85,7 +90,14 @@ export class Pipeline {
     this.#logger = options.logger.child({ pipeline: spec.name });
     this.#counters = new PipelineCounters(spec);
     this.#operators = built.operators;
+    this.#sources = built.sources;
     const { runtime } = spec;
+    const runner = built.runner;
+    this.#telemetry = new PipelineTelemetry(spec, {
+      counters: () => this.counters(),
+      stallAfterMs: spec.observability?.health?.stallAfterMs ?? OBSERVABILITY_DEFAULTS.stallAfterMs,
+      ...(runner instanceof WorkerOperatorRunner ? { workerUtilization: () => runner.utilization() } : {}),
+    });
     const sinkSpecs = spec.dlq === null ? spec.sinks : [...spec.sinks, spec.dlq];
     this.#sinks = sinkSpecs.map((sinkSpec) => {
       const logger = this.#logger.child({ node: sinkSpec.name });
@@ -105,9 +117,10 @@ export class Pipeline {
         runtime.restart,
         node.logger,
         this.#forcing.signal,
+        this.#telemetry.health,
       );
     const dlqNode = spec.dlq === null ? undefined : this.#sinks.find((node) => node.spec === spec.dlq);
-    this.#runner = built.runner;
+    this.#runner = runner;
     this.#graph = new Graph({
       spec,
       operators: built.operators,
@@ -117,6 +130,7 @@ export class Pipeline {
       dlq: dlqNode === undefined ? null : writer(dlqNode),
       runner: this.#runner,
       counters: this.#counters,
+      telemetry: this.#telemetry,
       fail: (error) => this.#fail(error),
     });
     this.#runners = spec.sources.map((sourceSpec) => {
@@ -136,6 +150,7 @@ export class Pipeline {
           supervisor: new Supervisor(sourceSpec.name, 'source', runtime.restart, logger),
           graph: this.#graph,
           counters: this.#counters.sources[sourceSpec.name]!,
+          telemetry: this.#telemetry,
         },
       );
     });
@@ -234,6 +249,11 @@ export class Pipeline {
       clearTimeout(this.#shutdownTimer);
     }
     const summary = this.counters();
+    this.#telemetry.health.finish(
+      this.#failure === undefined
+        ? `pipeline "${this.spec.name}" has ended`
+        : `pipeline "${this.spec.name}" failed: ${this.#failure.message}`,
+    );
     if (this.#failure !== undefined) {
       this.#logger.error({ err: this.#failure, summary }, `pipeline failed: ${this.#failure.message}`);
       throw this.#failure;
@@ -275,6 +295,23 @@ export class Pipeline {
     this.#forcing.abort();
   }
 
+  /**
+   * Whether the pipeline is ready (every connector connected and not failing, checkpoints advancing), with one
+   * reason per problem otherwise; for `/readyz`.
+   */
+  readiness(): Readiness {
+    return this.#telemetry.health.readiness();
+  }
+
+  /** How far each bounded source that reports progress has read (`Source.progress`), by node name. */
+  progress(): Record<string, { done: number; total: number | null; unit: string }> {
+    const progress: Record<string, { done: number; total: number | null; unit: string }> = {};
+    for (const [name, source] of this.#sources) {
+      if (source.bounded && source.progress !== undefined) progress[name] = source.progress();
+    }
+    return progress;
+  }
+
   /** The counters so far, with elapsed time and throughput since `run()` started. */
   counters(): PipelineSummary {
     return this.#counters.summary(this.#started ? performance.now() - this.#startedAt : 0);
@@ -306,10 +343,12 @@ export class Pipeline {
             await node.sink.connect({ pipeline: this.spec.name, name: node.spec.name, logger: node.logger });
             node.connected = true;
             node.supervisor.succeeded();
+            this.#telemetry.health.connected(node.spec.name);
             // Connected after a forced stop already closed everything: close it here.
             if (this.#forcing.signal.aborted) await this.#closeSink(node);
             return;
           } catch (error) {
+            this.#telemetry.health.failed(node.spec.name, `connect failed: ${messageOf(error)}`);
             if (!(await node.supervisor.failed(error, 'connect', signal))) return;
           }
         }
@@ -321,6 +360,7 @@ export class Pipeline {
   async #closeSink(node: SinkNode): Promise<void> {
     if (!node.connected) return;
     node.connected = false;
+    this.#telemetry.health.disconnected(node.spec.name);
     try {
       await node.sink.close();
     } catch (error) {

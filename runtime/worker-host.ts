@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ComponentRegistry } from './component.js';
 import { messageOf } from './errors.js';
@@ -25,8 +26,9 @@ export class WorkerHost {
     this.#logger = logger;
   }
 
-  /** Runs one task; resolves with the bytes of its {@link WorkerReply}. */
+  /** Runs one task; resolves with the bytes of its {@link WorkerReply} (timed when the task is traced). */
   async handle(task: WorkerTask): Promise<Uint8Array> {
+    const startMs = performance.timeOrigin + performance.now();
     let reply: WorkerReply;
     try {
       if (task.node === '') {
@@ -39,6 +41,8 @@ export class WorkerHost {
     } catch (error) {
       reply = { thrown: messageOf(error) };
     }
+    if (task.traceparent !== undefined)
+      reply = { ...reply, ran: { startMs, endMs: performance.timeOrigin + performance.now(), threadId } };
     return this.#codec.encode(reply);
   }
 

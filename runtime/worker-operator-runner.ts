@@ -11,6 +11,7 @@ import type { PipelineSpec } from './pipeline-spec.js';
 import type { ChangeRecord } from './record.js';
 import { RecordCodec } from './record-codec.js';
 import { laneOf } from './worker-lane.js';
+import { WorkerTaskTrace } from './telemetry/worker-task-trace.js';
 import { mayRunInWorkers } from './worker-placement.js';
 import { WorkerPool } from './worker-pool.js';
 import { type WorkerReply, fromWireResult, toWireResult } from './worker-protocol.js';
@@ -38,6 +39,8 @@ export interface WorkerOperatorRunnerOptions {
   readonly retries?: number;
   /** Each thread's heap limit in MiB (default `DEFAULTS.workerMaxHeapMb`). */
   readonly maxHeapMb?: number;
+  /** Batches of one node on the threads at once (default `DEFAULTS.workerBatchesInFlight`). */
+  readonly batchesInFlight?: number;
 }
 
 /** Where a node runs now: on the engine's thread, on the workers, or inline while `auto` measures it. */
@@ -93,9 +96,13 @@ type Failing = NonNullable<OperatorResult['failure']>;
  * it moves to `os.availableParallelism()` threads when its cost is at least `AUTO_MARGIN` times the hop's, and
  * otherwise stays inline for good.
  *
- * **Bounds.** The engine runs one batch at a time per node, and a batch holds at most the source's in-flight
- * budget, so a lane holds at most `ceil(inFlightRecords / taskRecords)` tasks per node: that is each lane's
- * `maxQueue`. `close` drains, then destroys the threads.
+ * **Overlap.** A node on the workers takes up to `batchesInFlight` batches at once (`overlap`): the engine
+ * dispatches the next batch while the threads run the earlier ones and takes the results in input order. A lane
+ * gets its tasks in dispatch order, so per-key order holds across batches too.
+ *
+ * **Bounds.** The batches in flight at a node hold at most the source's in-flight budget, and each adds at most one
+ * partial task per lane, so a lane holds at most `ceil(inFlightRecords / taskRecords) + batchesInFlight` tasks per
+ * node: that is each lane's `maxQueue`. `close` drains, then destroys the threads.
  */
 export class WorkerOperatorRunner implements OperatorRunner {
   readonly #options: WorkerOperatorRunnerOptions;
@@ -104,6 +111,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
   readonly #codec = new RecordCodec();
   readonly #taskRecords: number;
   readonly #retries: number;
+  readonly #batchesInFlight: number;
   #pool: WorkerPool | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -139,6 +147,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
     this.#logger = options.logger;
     this.#taskRecords = options.taskRecords ?? DEFAULTS.workerTaskRecords;
     this.#retries = options.retries ?? DEFAULTS.workerTaskRetries;
+    this.#batchesInFlight = options.batchesInFlight ?? DEFAULTS.workerBatchesInFlight;
     const first: NodePlacement = options.workers === 'auto' ? 'measuring' : 'workers';
     for (const operator of options.spec.operators) {
       this.#nodes.set(operator.name, {
@@ -181,6 +190,16 @@ export class WorkerOperatorRunner implements OperatorRunner {
       return operator.process(records);
     if (state.placement === 'measuring') return this.#measure(node, state, operator, records);
     return this.#dispatch(node, records);
+  }
+
+  /** Batches of `node` the engine may have in flight: `batchesInFlight` on the workers, else 1. */
+  overlap(node: string): number {
+    return this.placement(node) === 'workers' ? this.#batchesInFlight : 1;
+  }
+
+  /** The worker threads' utilisation (0 to 1; 0 before any thread started). */
+  utilization(): number {
+    return this.#pool?.utilization() ?? 0;
   }
 
   /** Drains and destroys the threads (or destroys them at once with `force`). Idempotent. */
@@ -256,7 +275,8 @@ export class WorkerOperatorRunner implements OperatorRunner {
         secrets: spec.secrets,
         nodes: nodes.map(({ name, type, options }) => ({ name, type, options })),
       },
-      maxQueue: nodes.length * Math.ceil(spec.runtime.inFlightRecords / this.#taskRecords),
+      maxQueue:
+        nodes.length * (Math.ceil(spec.runtime.inFlightRecords / this.#taskRecords) + this.#batchesInFlight),
       resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? DEFAULTS.workerMaxHeapMb },
       onError: (lane, error) =>
         this.#logger.warn(
@@ -340,10 +360,15 @@ export class WorkerOperatorRunner implements OperatorRunner {
   /** Runs one piece on its lane, again on a replacement thread when its thread dies, then dead-letters it. */
   async #runPiece(node: string, piece: Piece): Promise<OperatorResult> {
     const pool = this.#ensurePool();
+    const traced = WorkerTaskTrace.begin();
     for (let attempt = 0; ; attempt++) {
       let bytes: Uint8Array;
       try {
-        bytes = await pool.run(piece.lane, { node, records: this.#codec.encode(piece.records) });
+        bytes = await pool.run(piece.lane, {
+          node,
+          records: this.#codec.encode(piece.records),
+          ...(traced === undefined ? {} : { traceparent: traced.traceparent }),
+        });
       } catch (error) {
         if (this.#closed) throw error;
         if (attempt < this.#retries) {
@@ -356,6 +381,13 @@ export class WorkerOperatorRunner implements OperatorRunner {
         return this.#deadPiece(node, piece, attempt + 1, error);
       }
       const reply = this.#codec.decode<WorkerReply>(bytes);
+      traced?.end(
+        node,
+        piece.lane,
+        piece.records.length,
+        reply.ran,
+        'thrown' in reply ? reply.thrown : undefined,
+      );
       if ('thrown' in reply) {
         throw new SluiceError('OPERATOR_FAILED', `${reply.thrown} (in worker lane ${piece.lane})`);
       }

@@ -40,6 +40,9 @@ export class WorkerPool {
         maxThreads: 1,
         idleTimeout: Infinity,
         maxQueue: options.maxQueue,
+        // A task the busy thread cannot take yet goes back to the head of the queue, not its tail: a lane runs its
+        // tasks in the order they were given, which per-key order across tasks and batches relies on.
+        stricterFIFO: true,
         workerData: options.setup,
         ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
       });
@@ -51,6 +54,11 @@ export class WorkerPool {
   /** How many lanes (threads) the pool has. */
   get lanes(): number {
     return this.#pools.length;
+  }
+
+  /** The share of time the threads spent running tasks since they started (0 to 1, mean over the lanes). */
+  utilization(): number {
+    return this.#pools.reduce((sum, pool) => sum + pool.utilization, 0) / this.#pools.length;
   }
 
   /**

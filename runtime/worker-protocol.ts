@@ -44,8 +44,22 @@ export interface WorkerTask {
   readonly traceparent?: string;
 }
 
-/** What a worker answers: the node's result, or the message of what `process` threw (the node's own error). */
-export type WorkerReply = { readonly result: WireResult } | { readonly thrown: string };
+/** When a traced task ran on its thread, so the engine can record its span (the thread has no tracer of its own). */
+export interface WorkerTiming {
+  /** Milliseconds since the epoch, sub-millisecond precision. */
+  readonly startMs: number;
+  readonly endMs: number;
+  /** The worker thread's `threadId`. */
+  readonly threadId: number;
+}
+
+/**
+ * What a worker answers: the node's result, or the message of what `process` threw (the node's own error); with
+ * `ran` when the task carried a `traceparent`.
+ */
+export type WorkerReply = ({ readonly result: WireResult } | { readonly thrown: string }) & {
+  readonly ran?: WorkerTiming;
+};
 
 /** An {@link OperatorResult} in a form the codec carries: the failure as its code, message and count. */
 export interface WireResult {

@@ -68,6 +68,13 @@ export const PostgresSinkConfigSchema = Type.Composite(
             'field path of the version in the record: source.lsn, source.hlc, after.updated_at, ...',
         }),
       ),
+      consistency: Type.Optional(
+        Type.Union([Type.Literal('per_key'), Type.Literal('resolved')], {
+          default: 'per_key',
+          description:
+            "per_key: write each batch as it comes (newer-wins per key with version_column); resolved: hold changes until the source's watermark (a CockroachDB resolved timestamp) covers their version_from, then write all of them in one transaction, so the tables always show a state the source had",
+        }),
+      ),
       create_table: Type.Optional(Type.Boolean({ default: false })),
       schema_drift: Type.Optional(
         Type.Union(

@@ -3,6 +3,7 @@ import { defineSink } from '../../runtime/component.js';
 import { messageOf } from '../../runtime/errors.js';
 import { COLUMN_TYPE } from './schema-manager.js';
 import { PostgresSinkConfigSchema, type PostgresSinkConfig } from './sink-config.js';
+import { ResolvedConsistencySink } from './resolved-consistency-sink.js';
 import { PostgresSink } from './sink.js';
 import { TableTemplate } from './table-template.js';
 
@@ -12,7 +13,10 @@ export const postgresSinkDefinition = defineSink({
   summary: 'Write change records into Postgres tables (append or upsert, deletes, newer-wins, schema drift)',
   schema: PostgresSinkConfigSchema,
   check: checkPostgresSinkConfig,
-  create: (config) => new PostgresSink(config),
+  create: (config) =>
+    config.consistency === 'resolved'
+      ? new ResolvedConsistencySink(new PostgresSink(config), config.version_from!)
+      : new PostgresSink(config),
 });
 
 /** Checks the schema cannot express: a connection is named, the table parses, version options come in pairs. */
@@ -49,6 +53,13 @@ function checkPostgresSinkConfig(config: PostgresSinkConfig): ConfigIssue[] {
     issues.push({
       path: ['version_from'],
       message: `expected a field path such as source.lsn or after.updated_at, got ${JSON.stringify(config.version_from)}`,
+    });
+  }
+  if (config.consistency === 'resolved' && (config.version_from === undefined || config.mode === 'append')) {
+    issues.push({
+      path: ['consistency'],
+      message:
+        'consistency: resolved needs mode: upsert with version_column and version_from (the version compared with the resolved timestamp, e.g. source.hlc)',
     });
   }
   if (config.mode === 'append' && config.key !== undefined) {

@@ -20,6 +20,7 @@ import type {
   SourceSpec,
 } from '../pipeline-spec.js';
 import { redact } from '../redact.js';
+import { readObservability } from '../telemetry/read-observability.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { describeValue } from './describe-value.js';
 import { didYouMean } from './did-you-mean.js';
@@ -190,6 +191,7 @@ export async function parsePipeline(
     sinks: checked.filter((node) => node.kind === 'sink').map(sinkSpec),
     dlq: dlq === undefined ? null : sinkSpec(dlq),
     runtime: runtimeSettings(isMapping(root.runtime) ? root.runtime : {}, configDir),
+    ...(root.observability === undefined ? {} : { observability: readObservability(root.observability) }),
     secrets: [...tree.secrets],
   };
 }

@@ -42,6 +42,7 @@ export function pipelineJsonSchema(registry: ComponentRegistry): JsonSchema {
       sinks: nodes('sink', String(properties.sinks?.description), 1),
       dlq: { $ref: '#/definitions/dlq' },
       runtime: plain(PIPELINE_SCHEMA.runtime),
+      observability: plain(PIPELINE_SCHEMA.observability),
     },
     definitions: {
       source: nodeSchema('source', registry.sources),

@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { DEFAULTS } from '../limits.js';
 import { DURATION_PATTERN } from './duration.js';
 import { SIZE_PATTERN } from './size.js';
+import { OBSERVABILITY_DEFAULTS } from '../telemetry/observability-settings.js';
 
 /** The JSON Schema keyword marking a value read by `parseDuration` (`duration`) or `parseSize` (`size`). */
 const UNIT = 'x-sluice-unit';
@@ -106,6 +107,99 @@ const runtime = Type.Partial(
   ),
 );
 
+const headers = Type.Record(Type.String({ minLength: 1 }), Type.String(), {
+  description: 'HTTP headers sent with every request (use `${VAR}` for secrets).',
+});
+
+const observability = Type.Partial(
+  Type.Object(
+    {
+      service_name: Type.String({
+        minLength: 1,
+        description: '`service.name` of traces and metrics (default: OTEL_SERVICE_NAME, else `sluice-<pipeline>`).',
+      }),
+      traces: Type.Partial(
+        Type.Object(
+          {
+            endpoint: Type.String({
+              minLength: 1,
+              description:
+                'OTLP/HTTP traces URL, e.g. `http://collector:4318/v1/traces` (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT; without any, no tracing).',
+            }),
+            headers,
+            sample_ratio: Type.Number({
+              minimum: 0,
+              maximum: 1,
+              description: 'Fraction of batches traced (default: OTEL_TRACES_SAMPLER, else 1).',
+            }),
+          },
+          { additionalProperties: false, description: 'Spans per batch and stage, sent to an OpenTelemetry collector.' },
+        ),
+      ),
+      metrics: Type.Partial(
+        Type.Object(
+          {
+            endpoint: Type.String({
+              minLength: 1,
+              description:
+                'OTLP/HTTP metrics URL (default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT; without any, Prometheus `/metrics` only).',
+            }),
+            headers,
+            interval: duration('How often metrics are pushed over OTLP.', OBSERVABILITY_DEFAULTS.metricsIntervalMs),
+          },
+          { additionalProperties: false, description: 'Metrics pushed over OTLP (they are always on `/metrics`).' },
+        ),
+      ),
+      health: Type.Partial(
+        Type.Object(
+          {
+            host: Type.String({
+              minLength: 1,
+              default: OBSERVABILITY_DEFAULTS.healthHost,
+              description: 'Address the health server listens on.',
+            }),
+            port: Type.Integer({
+              minimum: 0,
+              maximum: 65535,
+              default: OBSERVABILITY_DEFAULTS.healthPort,
+              description: 'Port of `/healthz`, `/readyz` and `/metrics` (0: any free port, logged).',
+            }),
+            stall_after: duration(
+              '`/readyz` fails when a source has records in flight and no checkpoint progress for this long.',
+              OBSERVABILITY_DEFAULTS.stallAfterMs,
+            ),
+          },
+          { additionalProperties: false, description: 'Serves `/healthz`, `/readyz` and `/metrics` over HTTP.' },
+        ),
+      ),
+      progress: Type.Union([Type.Literal('auto'), Type.Literal('bar'), Type.Literal('lines'), Type.Literal('off')], {
+        default: 'auto',
+        description: 'Progress of bounded sources: a bar on a terminal and lines otherwise (`auto`), `bar`, `lines` or `off`.',
+      }),
+      progress_interval: duration(
+        'How often a progress line is printed when not on a terminal.',
+        OBSERVABILITY_DEFAULTS.progressIntervalMs,
+      ),
+      notify: Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', description: 'Webhook URL that receives the summary as JSON.' }),
+          headers: Type.Optional(headers),
+          on: Type.Optional(
+            Type.Array(Type.Union([Type.Literal('failure'), Type.Literal('completion')]), {
+              minItems: 1,
+              uniqueItems: true,
+              default: ['failure', 'completion'],
+              description: 'When to post: `failure`, `completion`.',
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'A webhook posted when the pipeline fails or completes.' },
+      ),
+    },
+    { additionalProperties: false, description: 'Traces, metrics, health endpoints, progress and notifications.' },
+  ),
+);
+
 const from = Type.Union(
   [Type.String({ pattern: NODE_REF }), Type.Array(Type.String({ pattern: NODE_REF }), { minItems: 1 })],
   {
@@ -143,6 +237,11 @@ const nodes = (description: string, minProperties: number): TSchema =>
  *   state_dir: ./.sluice/state          # relative to the config file's directory
  *   restart: { max_attempts: 5, initial_delay: 200ms, max_delay: 30s }
  *   sink_write_retries: 8
+ *   workers: inline                     # inline | auto | N worker threads
+ * observability:                        # optional; see runtime/telemetry/observability-settings.ts
+ *   traces: { endpoint: http://collector:4318/v1/traces, sample_ratio: 1 }
+ *   health: { port: 9464 }              # /healthz, /readyz, /metrics on 127.0.0.1
+ *   notify: { url: https://hooks.example.com/sluice, on: [failure] }
  * ```
  *
  * Node names are unique across sources, operators and sinks and match `^[A-Za-z_][A-Za-z0-9_-]*$` (a dot in
@@ -161,6 +260,8 @@ export const PIPELINE_SCHEMA = {
   batch,
   /** The `runtime` section. */
   runtime,
+  /** The `observability` section. */
+  observability,
   /** A node's `from`. */
   from,
   /** The top level, with each node only required to be a mapping. */
@@ -179,6 +280,7 @@ export const PIPELINE_SCHEMA = {
         Type.Object({}, { description: 'Where records set aside go: any sink type, without `from`.' }),
       ),
       runtime: Type.Optional(runtime),
+      observability: Type.Optional(observability),
     },
     { additionalProperties: false },
   ),

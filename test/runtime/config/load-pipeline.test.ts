@@ -159,7 +159,7 @@ describe('loadPipeline', () => {
             line: 6,
             column: 1,
             message:
-              'extra: unknown key `extra`; expected one of `name`, `sources`, `operators`, `sinks`, `dlq`, `runtime`',
+              'extra: unknown key `extra`; expected one of `name`, `sources`, `operators`, `sinks`, `dlq`, `runtime`, `observability`',
           },
         ]);
         return true;

@@ -284,6 +284,45 @@ void describe('Pipeline: backpressure and acknowledgements', () => {
     );
   });
 
+  void test(
+    'a spent budget flushes sinks and the DLQ at once instead of waiting for their max_wait',
+    { timeout: 60_000 },
+    async () => {
+      // Every write waits up to an hour to fill: the 1,000 records could never be read if a source whose budget is
+      // spent had to wait for those timers.
+      const hour = 3_600_000;
+      const source = new ListSource({ total: 1_000, batchSize: 50 });
+      const flag = operator((records) => ({
+        records: records.filter((record) => idOf(record) % 10 !== 0),
+        dead: records
+          .filter((record) => idOf(record) % 10 === 0)
+          .map((record) => ({
+            node: 'flag',
+            reason: 'every tenth',
+            record,
+            source: { name: 'source', position: record.source.position },
+          })),
+      }));
+      const sink = new CollectSink();
+      const dlqSink = new CollectSink();
+      const pipeline = await create({
+        sources: { source },
+        operators: { flag: { from: ['source'], operator: flag } },
+        sinks: { sink: { from: ['flag'], sink, batch: { maxRecords: 10_000, maxWaitMs: hour } } },
+        dlq: { sink: dlqSink, batch: { maxRecords: 10_000, maxWaitMs: hour } },
+        runtime: { inFlightRecords: 200 },
+      });
+      await pipeline.run();
+      assert.equal(sink.records.length, 900);
+      assert.equal(dlqSink.records.length, 100);
+      assert.equal(source.commits.at(-1), 1_000);
+      assert.ok(
+        source.peakInFlight <= 200,
+        `in flight peaked at ${source.peakInFlight}, above the budget of 200`,
+      );
+    },
+  );
+
   void test('the byte budget bounds in-flight records too', async () => {
     const source = new ListSource({ total: 1_000, batchSize: 20, bytesPerRecord: 1_000 });
     const sink = new CollectSink({ writeDelayMs: () => 2 });
