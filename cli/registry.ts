@@ -9,6 +9,7 @@ import {
   postgresSinkDefinition,
 } from '../connectors/postgres/index.js';
 import { stdoutSink } from '../connectors/stdout/index.js';
+import { crdbKafkaSource } from './crdb-kafka-source.js';
 import {
   customOperator,
   dedupOperator,
@@ -42,6 +43,7 @@ export const SOURCES: readonly SourceDefinition[] = [
   postgresPollSourceDefinition,
   crdbWebhookSource,
   crdbSinklessSource,
+  crdbKafkaSource,
 ];
 /** Every operator type this build of Sluice ships. */
 export const OPERATORS: readonly OperatorDefinition[] = [

@@ -13,6 +13,7 @@ import type { Source, SourceBatch, SourceContext } from '../../runtime/source.js
 import type { SettingValue } from './client-settings.js';
 import { DecodeError } from './decode-error.js';
 import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
+import type { KafkaMessageDecoder } from './message-decoder.js';
 import { type MessageDecoding, messagePosition, messageToRecord } from './message-to-record.js';
 import { PartitionState } from './partition-state.js';
 
@@ -32,6 +33,11 @@ export interface KafkaSourceOptions {
   /** Where a group with no committed offset starts. */
   readonly start: 'earliest' | 'latest';
   readonly decoding: Omit<MessageDecoding, 'name'>;
+  /**
+   * Decodes messages instead of `decoding`, and may turn messages into partition watermarks (CockroachDB resolved
+   * timestamps). Given by the composition root.
+   */
+  readonly decoder?: KafkaMessageDecoder;
   /** Most messages in one batch. */
   readonly batchRecords: number;
   /** Messages one partition may hold (buffered plus unacknowledged) before it is paused; resumed at half. */
@@ -104,6 +110,11 @@ const CONSUMER_DEFAULTS: Record<string, SettingValue> = {
  *   paused and resumed when it falls to half, and librdkafka's prefetch queue is capped (`queued.max.messages.kbytes`).
  * - A background loop keeps polling librdkafka (it returns nothing for paused partitions), so rebalances and
  *   commit results are served and `max.poll.interval.ms` never expires while the pipeline is busy downstream.
+ * - With a `decoder` that yields watermarks, a batch's `watermark` is the lowest latest watermark over every
+ *   partition owned (none while some partition has not sent one yet), emitted only when it rises. Partitions are
+ *   then paused on their buffered messages only: records handed out may be held downstream until the next
+ *   watermark, which the same partition may have to deliver (the runtime's in-flight budget bounds those).
+ *   A partition assigned later holds the watermark back until it sends one of its own.
  */
 export class KafkaSource implements Source {
   readonly bounded = false;
@@ -126,6 +137,8 @@ export class KafkaSource implements Source {
   #cooperative: boolean | undefined;
   readonly #warned = new Set<string>();
   #onAbort: (() => void) | undefined;
+  /** The last watermark handed out in this incarnation. */
+  #watermark: string | undefined;
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options;
@@ -247,6 +260,7 @@ export class KafkaSource implements Source {
     this.#cooperative = undefined;
     this.#rebalancing = Promise.resolve();
     this.#warned.clear();
+    this.#watermark = undefined;
   }
 
   async #shutdown(): Promise<void> {
@@ -322,6 +336,7 @@ export class KafkaSource implements Source {
     const recordOffsets: number[] = [];
     const rejected: DeadLetter[] = [];
     const ranges = new Map<PartitionState, { end: number; count: number }>();
+    const { decoder } = this.#options;
     let bytes = 0;
     for (const message of messages) {
       const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition))!;
@@ -335,7 +350,20 @@ export class KafkaSource implements Source {
         range.count++;
       }
       try {
-        records.push(messageToRecord(message, { ...this.#options.decoding, name }, now));
+        if (decoder === undefined)
+          records.push(messageToRecord(message, { ...this.#options.decoding, name }, now));
+        else {
+          const decoded = decoder.decode(message, name, now);
+          if ('watermark' in decoded) {
+            if (
+              state.watermark === undefined ||
+              decoder.compareWatermarks(decoded.watermark, state.watermark) > 0
+            )
+              state.watermark = decoded.watermark;
+            continue;
+          }
+          records.push(decoded.record);
+        }
         recordStates.push(state);
         recordOffsets.push(message.offset);
       } catch (error) {
@@ -352,9 +380,11 @@ export class KafkaSource implements Source {
     for (const [state, range] of ranges)
       parts.push({ state, id: state.tracker.track(range.end), end: range.end, count: range.count });
     let acked = false;
+    const watermark = decoder === undefined ? undefined : this.#risenWatermark(decoder);
     return {
       records,
       ...(rejected.length > 0 ? { rejected } : {}),
+      ...(watermark === undefined ? {} : { watermark }),
       bytes,
       ack: (count?: number) => {
         if (acked) return;
@@ -371,6 +401,22 @@ export class KafkaSource implements Source {
         }
       },
     };
+  }
+
+  /** The lowest partition watermark, when every owned partition has one and it is above the last one handed out. */
+  #risenWatermark(decoder: KafkaMessageDecoder): string | undefined {
+    let lowest: string | undefined;
+    for (const state of this.#states.values()) {
+      if (state.revoking) continue;
+      if (state.watermark === undefined) return undefined;
+      if (lowest === undefined || decoder.compareWatermarks(state.watermark, lowest) < 0)
+        lowest = state.watermark;
+    }
+    if (lowest === undefined) return undefined;
+    if (this.#watermark !== undefined && decoder.compareWatermarks(lowest, this.#watermark) <= 0)
+      return undefined;
+    this.#watermark = lowest;
+    return lowest;
   }
 
   #acknowledge(
@@ -397,11 +443,12 @@ export class KafkaSource implements Source {
     if (consumer === undefined || state.revoking) return;
     const bound = this.#options.maxPendingPerPartition;
     const toppar = [{ topic: state.topic, partition: state.partition }];
+    const load = this.#options.decoder === undefined ? state.load : state.buffered;
     try {
-      if (!state.paused && state.load >= bound) {
+      if (!state.paused && load >= bound) {
         consumer.pause(toppar);
         state.paused = true;
-      } else if (state.paused && state.load <= bound / 2) {
+      } else if (state.paused && load <= bound / 2) {
         consumer.resume(toppar);
         state.paused = false;
       }

@@ -27,6 +27,8 @@ export class PartitionState {
   committed: number | null = null;
   /** The offset after the last message received, for lag. */
   next: number | null = null;
+  /** The highest watermark a message of this partition carried (with a watermark-producing decoder). */
+  watermark: string | undefined;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;

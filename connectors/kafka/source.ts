@@ -1,9 +1,9 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { type ConfigIssue, defineSource } from '../../runtime/component.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { DEFAULTS } from '../../runtime/limits.js';
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
-import { KafkaSource } from './kafka-source.js';
+import { KafkaSource, type KafkaSourceOptions } from './kafka-source.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
 
 /** Messages one partition may hold (buffered plus unacknowledged) before it is paused, by default. */
@@ -19,36 +19,75 @@ const RESERVED = [
   'auto.offset.reset',
 ];
 
-const schema = Type.Object(
-  {
-    brokers: Type.String({
-      minLength: 1,
-      description: 'Bootstrap servers, host:port[,host:port...], e.g. ${KAFKA_BROKERS}.',
+/**
+ * The options of every Kafka-consuming source type (`kafka`, and `crdb_kafka` built on it): connection, group,
+ * topics, batching, backpressure and commits. How messages are decoded is up to each type.
+ */
+export const KAFKA_CONSUMER_PROPERTIES = {
+  brokers: Type.String({
+    minLength: 1,
+    description: 'Bootstrap servers, host:port[,host:port...], e.g. ${KAFKA_BROKERS}.',
+  }),
+  group: Type.String({
+    minLength: 1,
+    description:
+      'Consumer group id: members of one group share the partitions; offsets are committed per group.',
+  }),
+  topics: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'Topics to read (or use topic_pattern).',
     }),
-    group: Type.String({
+  ),
+  topic_pattern: Type.Optional(
+    Type.String({
       minLength: 1,
       description:
-        'Consumer group id: members of one group share the partitions; offsets are committed per group.',
+        "A regular expression of topics to read, e.g. '^orders\\..*' (or use topics). New matching topics are picked up at the next metadata refresh.",
     }),
-    topics: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        description: 'Topics to read (or use topic_pattern).',
-      }),
-    ),
-    topic_pattern: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description:
-          "A regular expression of topics to read, e.g. '^orders\\..*' (or use topics). New matching topics are picked up at the next metadata refresh.",
-      }),
-    ),
-    start: Type.Optional(
-      Type.Union([Type.Literal('earliest'), Type.Literal('latest')], {
-        default: 'earliest',
-        description: 'Where a group with no committed offset starts reading.',
-      }),
-    ),
+  ),
+  start: Type.Optional(
+    Type.Union([Type.Literal('earliest'), Type.Literal('latest')], {
+      default: 'earliest',
+      description: 'Where a group with no committed offset starts reading.',
+    }),
+  ),
+  batch_records: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: DEFAULTS.sourceBatchRecords,
+      description: 'Most messages in one batch.',
+    }),
+  ),
+  max_pending_per_partition: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: DEFAULT_MAX_PENDING_PER_PARTITION,
+      description:
+        'A partition holding this many messages (read and not yet acknowledged) is paused until it is down to half.',
+    }),
+  ),
+  commit_interval_ms: Type.Optional(
+    Type.Integer({
+      minimum: 10,
+      default: DEFAULTS.checkpointIntervalMs,
+      description: 'How often acknowledged offsets are committed, at most.',
+    }),
+  ),
+  revoke_timeout_ms: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      description:
+        "Longest a rebalance waits for the revoked partitions' records to be written before giving them up.",
+    }),
+  ),
+  settings: Type.Optional(settingsSchema),
+};
+
+const schema = Type.Object(
+  {
+    ...KAFKA_CONSUMER_PROPERTIES,
     format: Type.Optional(payloadFormatSchema),
     key_format: Type.Optional(keyFormatSchema),
     records: Type.Optional(
@@ -58,45 +97,18 @@ const schema = Type.Object(
           'rows: each message value is a row, read as an insert (a null value is a delete of its key); changes: each value is a Sluice change record {op, key, before, after}.',
       }),
     ),
-    batch_records: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        default: DEFAULTS.sourceBatchRecords,
-        description: 'Most messages in one batch.',
-      }),
-    ),
-    max_pending_per_partition: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        default: DEFAULT_MAX_PENDING_PER_PARTITION,
-        description:
-          'A partition holding this many messages (read and not yet acknowledged) is paused until it is down to half.',
-      }),
-    ),
-    commit_interval_ms: Type.Optional(
-      Type.Integer({
-        minimum: 10,
-        default: DEFAULTS.checkpointIntervalMs,
-        description: 'How often acknowledged offsets are committed, at most.',
-      }),
-    ),
-    revoke_timeout_ms: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        default: 10_000,
-        description:
-          "Longest a rebalance waits for the revoked partitions' records to be written before giving them up.",
-      }),
-    ),
-    settings: Type.Optional(settingsSchema),
   },
   { additionalProperties: false },
 );
 
+/** The consumer options every Kafka-consuming source type shares (see {@link KAFKA_CONSUMER_PROPERTIES}). */
+export type KafkaConsumerConfig = Static<TObject<typeof KAFKA_CONSUMER_PROPERTIES>>;
+
 /** The Kafka source's options as YAML gives them. */
 export type KafkaSourceConfig = Static<typeof schema>;
 
-function issuesOf(config: KafkaSourceConfig): ConfigIssue[] {
+/** Checks of the consumer options the schema cannot express: exactly one of topics/topic_pattern, a valid pattern, no reserved settings. */
+export function kafkaConsumerIssues(config: KafkaConsumerConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if ((config.topics === undefined) === (config.topic_pattern === undefined)) {
     issues.push({ path: [], message: 'expected exactly one of topics or topic_pattern' });
@@ -123,31 +135,42 @@ export const kafkaSource = defineSource({
   summary:
     'Reads Kafka topics as a consumer group; commits offsets only for records every sink has (at least once).',
   schema,
-  check: issuesOf,
+  check: kafkaConsumerIssues,
   create(config, context) {
-    const issues = issuesOf(config);
-    if (issues.length > 0)
-      throw new SluiceError(
-        'CONFIG_INVALID',
-        `kafka source "${context.node}": ${issues.map((issue) => issue.message).join('; ')}`,
-      );
-    const pattern = config.topic_pattern;
-    return new KafkaSource({
-      brokers: config.brokers,
-      group: config.group,
-      topics: pattern === undefined ? config.topics! : [pattern.startsWith('^') ? pattern : `^${pattern}`],
-      start: config.start ?? 'earliest',
-      decoding: {
+    return new KafkaSource(
+      kafkaSourceOptions(config, `kafka source "${context.node}"`, {
         format: config.format ?? 'json',
         keyFormat: config.key_format ?? 'json',
         records: config.records ?? 'rows',
-      },
-      batchRecords: config.batch_records ?? DEFAULTS.sourceBatchRecords,
-      maxPendingPerPartition: config.max_pending_per_partition ?? DEFAULT_MAX_PENDING_PER_PARTITION,
-      commitIntervalMs: config.commit_interval_ms ?? DEFAULTS.checkpointIntervalMs,
-      revokeTimeoutMs: config.revoke_timeout_ms ?? 10_000,
-      pollTimeoutMs: 20,
-      settings: config.settings ?? {},
-    });
+      }),
+    );
   },
 });
+
+/**
+ * The {@link KafkaSource} options for validated consumer options and a decoding; throws `CONFIG_INVALID` (naming
+ * `where`) when {@link kafkaConsumerIssues} finds a problem.
+ */
+export function kafkaSourceOptions(
+  config: KafkaConsumerConfig,
+  where: string,
+  decoding: KafkaSourceOptions['decoding'],
+): KafkaSourceOptions {
+  const issues = kafkaConsumerIssues(config);
+  if (issues.length > 0)
+    throw new SluiceError('CONFIG_INVALID', `${where}: ${issues.map((issue) => issue.message).join('; ')}`);
+  const pattern = config.topic_pattern;
+  return {
+    brokers: config.brokers,
+    group: config.group,
+    topics: pattern === undefined ? config.topics! : [pattern.startsWith('^') ? pattern : `^${pattern}`],
+    start: config.start ?? 'earliest',
+    decoding,
+    batchRecords: config.batch_records ?? DEFAULTS.sourceBatchRecords,
+    maxPendingPerPartition: config.max_pending_per_partition ?? DEFAULT_MAX_PENDING_PER_PARTITION,
+    commitIntervalMs: config.commit_interval_ms ?? DEFAULTS.checkpointIntervalMs,
+    revokeTimeoutMs: config.revoke_timeout_ms ?? 10_000,
+    pollTimeoutMs: 20,
+    settings: config.settings ?? {},
+  };
+}
