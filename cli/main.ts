@@ -19,7 +19,9 @@ const program = new Command('sluice')
     `
 Examples:
   $ sluice quickstart                          run the demo pipeline on embedded defaults
+  $ sluice quickstart --mode kafka             the demo from a Kafka topic (mock cluster) into Postgres
   $ sluice validate pipeline.yaml              check a config; every problem as FILE:LINE:COL: message
+  $ sluice validate --connect pipeline.yaml    also check the databases it names (tables, privileges, CDC prerequisites)
   $ sluice run pipeline.yaml                   run until the input ends (bounded) or SIGINT/SIGTERM
   $ sluice run --dry-run pipeline.yaml         read and transform real input, write nothing, show samples
   $ sluice replay out/dlq.replay.jsonl pipeline.yaml   send dead letters through the pipeline again
@@ -37,12 +39,16 @@ program
   .option('--limit <n>', 'with --dry-run: stop after reading this many records per source', '1000')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
   .action(async (file: string, options: { dryRun?: boolean; samples: string; limit: string; logLevel?: string }) => {
-    process.exitCode = await runCommand(file, {
+    const code = await runCommand(file, {
       dryRun: options.dryRun === true,
       samples: Number(options.samples),
       limit: Number(options.limit),
       logLevel: options.logLevel,
     });
+    process.exitCode = code;
+    // After a timed-out or forced stop a stuck write (its socket, its timer) may keep the event loop alive: give
+    // the logs a moment to flush, then leave with the documented code.
+    if (code === EXIT.shutdownTimeout || code === EXIT.forced) setTimeout(() => process.exit(code), 500).unref();
   });
 
 program
@@ -60,8 +66,9 @@ program
   .command('validate')
   .description('check a pipeline config without running it')
   .argument('<file>', 'pipeline config (YAML)')
-  .action(async (file: string) => {
-    process.exitCode = await validateCommand(file);
+  .option('--connect', 'also connect to each Postgres sink, Postgres CDC source and sinkless CockroachDB source and check tables, privileges and prerequisites')
+  .action(async (file: string, options: { connect?: boolean }) => {
+    process.exitCode = await validateCommand(file, { connect: options.connect === true });
   });
 
 program
@@ -74,10 +81,15 @@ program
 program
   .command('quickstart')
   .description('run the demo pipeline on embedded defaults (no server to install) and print a summary')
-  .option('--records <n>', 'records to generate', '200000')
+  .addOption(
+    new Option('--mode <mode>', 'generate: generated orders; kafka: orders produced into a mock Kafka cluster while the pipeline consumes them')
+      .choices(['generate', 'kafka'])
+      .default('generate'),
+  )
+  .option('--records <n>', 'records to generate (or to produce into Kafka)', '200000')
   .option('--keep', 'keep the embedded Postgres running after the run (until Ctrl-C), to look at the data')
-  .action(async (options: { records: string; keep?: boolean }) => {
-    process.exitCode = await quickstartCommand({ records: Number(options.records), keep: options.keep === true });
+  .action(async (options: { mode: 'generate' | 'kafka'; records: string; keep?: boolean }) => {
+    process.exitCode = await quickstartCommand({ mode: options.mode, records: Number(options.records), keep: options.keep === true });
   });
 
 program.exitOverride((error) => {

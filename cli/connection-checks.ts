@@ -1,0 +1,71 @@
+import pg from 'pg';
+import { checkCrdbSinkless, type CrdbSinklessSourceConfig } from '../connectors/crdb/index.js';
+import { checkCdcPrerequisites } from '../connectors/postgres/cdc-prerequisites.js';
+import type { PostgresCdcConfig } from '../connectors/postgres/cdc-config.js';
+import { describeTarget, poolConfig } from '../connectors/postgres/connection.js';
+import { checkPostgresTarget, type PostgresSinkConfig } from '../connectors/postgres/index.js';
+import { TableName } from '../connectors/postgres/table-name.js';
+import type { ConfigIssue, ConfigPath } from '../runtime/component.js';
+import { messageOf, SluiceError } from '../runtime/errors.js';
+
+/** Connects with one node's (already validated) options and reports what would stop it, as config issues. */
+export type ConnectionCheck = (options: Record<string, unknown>) => Promise<ConfigIssue[]>;
+
+/**
+ * What `sluice validate --connect` checks, by node type (sources and sinks have distinct type names): Postgres
+ * sink tables (`checkPostgresTarget`), `postgres_cdc` prerequisites (`checkCdcPrerequisites`, inside a
+ * transaction that is rolled back, so a publication it would create is not left behind) and sinkless CockroachDB
+ * changefeeds (`checkCrdbSinkless`). Kept here, in the composition root, because connectors do not import each
+ * other and the runtime imports no connector.
+ */
+export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<string, ConnectionCheck>([
+  ['postgres', (options) => checkPostgresTarget({ config: options as PostgresSinkConfig })],
+  ['postgres_cdc', (options) => checkCdcSource(options as PostgresCdcConfig)],
+  [
+    'crdb_sinkless',
+    (options) => {
+      const config = options as CrdbSinklessSourceConfig;
+      return checkCrdbSinkless({ url: config.url, tables: config.tables });
+    },
+  ],
+]);
+
+/** Where each `checkCdcPrerequisites` failure points in the source's options. */
+const CDC_ISSUE_PATHS: Readonly<Record<string, ConfigPath>> = {
+  PG_TABLE_NOT_FOUND: ['tables'],
+  PG_TABLE_NO_REPLICA_IDENTITY: ['tables'],
+  PG_SLOT_MISMATCH: ['slot'],
+  PG_SLOT_IN_USE: ['slot'],
+  PG_NO_FREE_REPLICATION_SLOT: ['slot'],
+  PG_PUBLICATION_MISSING_TABLES: ['publication'],
+  PG_PUBLICATION_CREATE_FAILED: ['publication'],
+};
+
+async function checkCdcSource(config: PostgresCdcConfig): Promise<ConfigIssue[]> {
+  const where = describeTarget(config);
+  const server: ConfigPath = config.url === undefined ? ['host'] : ['url'];
+  const client = new pg.Client(poolConfig(config, 'sluice/validate'));
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    return [{ path: server, message: `cannot connect to ${where}: ${messageOf(error)}` }];
+  }
+  try {
+    await client.query('BEGIN');
+    await checkCdcPrerequisites(client, {
+      tables: config.tables.map((table) => TableName.parse(table)),
+      slot: config.slot,
+      publication: config.publication,
+      where,
+    });
+    return [];
+  } catch (error) {
+    const path = error instanceof SluiceError ? (CDC_ISSUE_PATHS[error.code] ?? server) : server;
+    return [{ path, message: messageOf(error) }];
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * What a reliability scenario did and found: the faults it injected, what it offered, what arrived, and what went
+ * wrong. A passing scenario has `lost === 0`, `regressed === 0` and no `problems`.
+ */
+export interface ScenarioReport {
+  /** The scenario's name, e.g. `crash: kafka → validate/transform → postgres`. */
+  readonly scenario: string;
+  /** Faults injected (kills, outages). */
+  readonly faults: number;
+  /** Records offered to the source. */
+  readonly offered: number;
+  /** Good records whose effect is in the target (their key holds their version or a newer one). */
+  readonly written: number;
+  /** Bad records found in the dead-letter queue (each counted once). */
+  readonly deadLettered: number;
+  /** Dead-letter entries beyond the first for a position (at-least-once applies to the DLQ too). */
+  readonly dlqDuplicates: number;
+  /** Good records whose effect is missing from the target, plus bad records missing from the DLQ. */
+  readonly lost: number;
+  /** Rows seen to move back to an older version, or ending older than the newest version produced. */
+  readonly regressed: number;
+  /** Anything else wrong (unexpected DLQ entries, rows that should not exist, a failed run), in words. */
+  readonly problems: readonly string[];
+}
