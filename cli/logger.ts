@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 
 /** Options for {@link createLogger}. */
@@ -12,7 +13,8 @@ export interface LoggerOptions {
 
 /**
  * The CLI's logger: structured JSON lines on stderr (stdout is kept for summaries and `stdout` sinks), pretty
- * output on a terminal, secrets masked in every line.
+ * output on a terminal, secrets masked in every line. A line logged while a span is active (a sink write, an
+ * operator run) carries its `trace_id` and `span_id`.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.SLUICE_LOG_LEVEL ?? 'info';
@@ -22,7 +24,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = pretty
     ? pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l' } })
     : pino.destination({ dest: 2, sync: false });
-  if (secrets.length === 0) return pino({ level, base: undefined }, destination as pino.DestinationStream);
+  const settings: pino.LoggerOptions = { level, base: undefined, mixin: traceIds };
+  if (secrets.length === 0) return pino(settings, destination as pino.DestinationStream);
   const masked: pino.DestinationStream = { write: (line: string) => (destination as pino.DestinationStream).write(mask(line)) };
-  return pino({ level, base: undefined }, masked);
+  return pino(settings, masked);
+}
+
+/** The active span's ids, for the log line being written (none outside a span). */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpanContext(context.active());
+  return span === undefined ? {} : { trace_id: span.traceId, span_id: span.spanId };
 }

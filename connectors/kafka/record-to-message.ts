@@ -3,6 +3,7 @@ import { recordRow } from '../../runtime/dead-letter.js';
 import type { CompiledExpression } from '../../runtime/expression/index.js';
 import { messageOf } from '../../runtime/errors.js';
 import type { ChangeRecord, Row, Value } from '../../runtime/record.js';
+import { traceHeaders } from '../../runtime/telemetry/trace-headers.js';
 import { encodePayload } from './encode-payload.js';
 import { EncodeError } from './encode-error.js';
 import type { KeyFormat, PayloadFormat } from './payload-format.js';
@@ -97,7 +98,8 @@ function encode(format: PayloadFormat, value: Value, what: string): Buffer {
 /**
  * Turns a record into a Kafka message: the topic (with `{table}` filled in, or the expression's value), the key (JSON of the record key by
  * default), the value (`after`, or the whole change record with `records: changes`; for a delete a tombstone,
- * nothing, or the change record, per `deletes`) and the headers (the record's, plus the configured ones).
+ * nothing, or the change record, per `deletes`) and the headers (the record's, the active span's `traceparent`
+ * when tracing is on, plus the configured ones).
  * Returns `null` for a delete that `deletes: skip` drops. Throws {@link EncodeError} for a record that cannot be
  * written.
  */
@@ -125,7 +127,8 @@ export function recordToMessage(record: ChangeRecord, encoding: MessageEncoding)
     );
   }
   const headers: MessageHeader[] = [];
-  for (const [name, text] of Object.entries({ ...record.headers, ...encoding.headers }))
+  // The write's own trace context replaces the producer's, so consumers link to this hop.
+  for (const [name, text] of Object.entries({ ...record.headers, ...traceHeaders(), ...encoding.headers }))
     headers.push({ [name]: text });
   return { topic, key: keyBytes, value, headers };
 }
