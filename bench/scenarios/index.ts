@@ -4,6 +4,10 @@ import type { Scenario } from '../scenario.js';
 const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   passthrough: async () => (await import('./passthrough.js')).passthrough,
   operators: async () => (await import('./operators.js')).operators,
+  'kafka-pg': async () => (await import('./kafka-pg.js')).kafkaPg,
+  'pg-sink': async () => (await import('./pg-sink.js')).pgSink,
+  'pg-cdc': async () => (await import('./pg-cdc.js')).pgCdc,
+  'crdb-kafka-pg': async () => (await import('./crdb-kafka-pg.js')).crdbKafkaPg,
   workers: async () => (await import('./workers.js')).workers,
   'workers-light': async () => (await import('./workers.js')).workersLight,
 };
