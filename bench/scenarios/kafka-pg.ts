@@ -27,10 +27,11 @@ export const kafkaPg: Scenario = {
     { name: 'consume-parse', role: 'ceiling', run: runConsumeParse },
     { name: 'pg-upsert', role: 'ceiling', run: runPgUpsert },
   ],
+  // The target is against the lower of the two ceilings: on the mock cluster that is consume-and-parse.
   ratios: [
-    { of: 'sluice', to: 'pg-upsert', atLeast: 0.85 },
+    { of: 'sluice', to: 'consume-parse', atLeast: 0.85 },
+    { of: 'sluice', to: 'pg-upsert' },
     { of: 'sluice-traced', to: 'sluice', atLeast: 0.9 },
-    { of: 'sluice', to: 'consume-parse' },
     { of: 'sluice', to: 'kafkajs-batch', atLeast: 1.5 },
   ],
 };
