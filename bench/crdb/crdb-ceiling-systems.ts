@@ -1,5 +1,5 @@
-import Kafka from 'node-rdkafka';
 import { BENCH_BATCH } from '../generated-orders.js';
+import { consumeAssigned } from '../kafka/consume-assigned.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import { type AccountRow, PARTITIONS, accountFeed, accountsChecksum } from './account-feed.js';
 import { startCrdbKafkaEnvironment } from './crdb-kafka-environment.js';
@@ -16,54 +16,29 @@ interface EnrichedValue {
  */
 export function runConsumeParse(params: SystemParams): Promise<SystemResult> {
   return measureCrdbKafka(params, 'consume-parse', async (environment) => {
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': environment.brokers,
-        'group.id': 'bench-consume-parse',
-        'enable.auto.commit': false,
-      },
-      { 'auto.offset.reset': 'earliest' },
-    );
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({}, (error) => (error ? reject(new Error(error.message)) : resolve())),
-    );
-    consumer.setDefaultConsumeTimeout(20);
-    consumer.assign(
-      environment.topics.flatMap((topic) =>
-        Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, offset: 0 })),
-      ),
-    );
     const newest = new Map<number, { hlc: string; name: string; balance: string }>();
     // Balances are read back as text: JSON.parse turns 26.30 into 26.3, so the text is kept from the message.
     const balanceText = /"balance": ([-0-9.]+)/;
     let changes = 0;
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        const messages = await new Promise<Kafka.Message[]>((resolve, reject) =>
-          consumer.consume(BENCH_BATCH, (error, batch) =>
-            error ? reject(new Error(error.message)) : resolve(batch),
-          ),
-        );
-        for (const message of messages) {
-          if (message.key === null || message.key === undefined) continue;
-          const text = message.value!.toString();
-          const value = JSON.parse(text) as EnrichedValue;
-          changes++;
-          const hlc = value.source.ts_hlc;
-          const current = newest.get(value.after.id);
-          if (current === undefined || current.hlc < hlc)
-            newest.set(value.after.id, { hlc, name: value.after.name, balance: balanceText.exec(text)![1]! });
-        }
-      }
-    })();
+    const consumption = await consumeAssigned(
+      environment.brokers,
+      'bench-consume-parse',
+      environment.topics,
+      PARTITIONS,
+      (message) => {
+        if (message.key === null || message.key === undefined) return;
+        const text = message.value!.toString();
+        const value = JSON.parse(text) as EnrichedValue;
+        changes++;
+        const hlc = value.source.ts_hlc;
+        const current = newest.get(value.after.id);
+        if (current === undefined || current.hlc < hlc)
+          newest.set(value.after.id, { hlc, name: value.after.name, balance: balanceText.exec(text)![1]! });
+      },
+    );
     return {
       done: () => changes,
-      stop: async () => {
-        running = false;
-        await loop;
-        await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-      },
+      stop: () => consumption.stop(),
       checksum: () =>
         accountsChecksum(
           [...newest].map(([id, row]): AccountRow => ({

@@ -1,8 +1,4 @@
-import pino from 'pino';
-import { defaultRegistry } from '../../cli/registry.js';
-import { parsePipeline } from '../../runtime/config/index.js';
-import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
-import { Pipeline } from '../../runtime/pipeline.js';
+import { startSluicePipeline } from '../kafka/start-sluice-pipeline.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import { measureCrdbKafka } from './measure-crdb-kafka.js';
 
@@ -44,48 +40,17 @@ runtime:
 /** Sluice in `consistency` mode: the pipeline built from YAML by the real config loader, run in this process. */
 function sluiceSystem(consistency: 'per_key' | 'resolved'): (params: SystemParams) => Promise<SystemResult> {
   return (params) =>
-    measureCrdbKafka(params, `sluice-${consistency}`, async (environment) => {
-      const registry = defaultRegistry();
+    measureCrdbKafka(params, `sluice-${consistency}`, (environment) => {
       const yaml = pipelineYaml(
         environment.topics,
         environment.table,
         `${params.workDir}/state`,
         consistency,
       );
-      const spec = await parsePipeline(yaml, 'bench-crdb-kafka-pg.yaml', registry, {
-        env: { ...process.env, KAFKA_BROKERS: environment.brokers, PG_URL: environment.pgUrl },
+      return startSluicePipeline(yaml, 'bench-crdb-kafka-pg.yaml', {
+        KAFKA_BROKERS: environment.brokers,
+        PG_URL: environment.pgUrl,
       });
-      let assigned!: () => void;
-      const ready = new Promise<void>((resolve) => (assigned = resolve));
-      // Info lines tell when the group assigned the partitions; warnings and errors still reach stderr.
-      const logger = pino(
-        { level: 'info' },
-        {
-          write(line: string) {
-            if (line.includes('assigned partitions')) assigned();
-            else if (/"level":[4-6]0/.test(line)) process.stderr.write(line);
-          },
-        },
-      );
-      const checkpoints = new FileCheckpointStore(spec.runtime.stateDir);
-      const pipeline = await Pipeline.create(spec, { registry, logger, checkpoints });
-      const running = pipeline.run();
-      let failure: Error | undefined;
-      running.catch(
-        (error: unknown) => (failure = error instanceof Error ? error : new Error(String(error))),
-      );
-      await Promise.race([ready, running]);
-      return {
-        done: () => {
-          if (failure !== undefined) throw failure;
-          return pipeline.counters().sinks.out!.written;
-        },
-        stop: async () => {
-          pipeline.stop();
-          await running;
-          await checkpoints.close();
-        },
-      };
     });
 }
 

@@ -1,9 +1,10 @@
-import Kafka from 'node-rdkafka';
 import type { Row } from '../../runtime/record.js';
 import type { Checksum } from '../checksum.js';
 import { BENCH_BATCH } from '../generated-orders.js';
+import { consumeAssigned } from '../kafka/consume-assigned.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
-import { measureKafkaPg, type StartedSystem } from './measure.js';
+import type { StartedKafkaSystem } from '../kafka/measure-live-kafka.js';
+import { measureKafkaPg } from './measure.js';
 import { expectedRows, orderChain, rowsChecksum } from './order-chain.js';
 import { startKafkaPgEnvironment } from './environment.js';
 
@@ -15,46 +16,21 @@ const PARTITIONS = 4;
  * to know which rows count, a few hundred nanoseconds a message). Partitions are assigned, not subscribed.
  */
 export function runConsumeParse(params: SystemParams): Promise<SystemResult> {
-  return measureKafkaPg(params, 'consume-parse', async (environment): Promise<StartedSystem> => {
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': environment.brokers,
-        'group.id': 'bench-consume-parse',
-        'enable.auto.commit': false,
-      },
-      { 'auto.offset.reset': 'earliest' },
-    );
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({}, (error) => (error ? reject(new Error(error.message)) : resolve())),
-    );
-    consumer.setDefaultConsumeTimeout(20);
-    consumer.assign(
-      environment.topics.flatMap((topic) =>
-        Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, offset: 0 })),
-      ),
-    );
+  return measureKafkaPg(params, 'consume-parse', async (environment): Promise<StartedKafkaSystem> => {
     const kept: Row[] = [];
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        const messages = await new Promise<Kafka.Message[]>((resolve, reject) =>
-          consumer.consume(BENCH_BATCH, (error, batch) =>
-            error ? reject(new Error(error.message)) : resolve(batch),
-          ),
-        );
-        for (const message of messages) {
-          const row = orderChain(JSON.parse(message.value!.toString()) as Row);
-          if (row !== null) kept.push(row);
-        }
-      }
-    })();
+    const consumption = await consumeAssigned(
+      environment.brokers,
+      'bench-consume-parse',
+      environment.topics,
+      PARTITIONS,
+      (message) => {
+        const row = orderChain(JSON.parse(message.value!.toString()) as Row);
+        if (row !== null) kept.push(row);
+      },
+    );
     return {
       done: () => kept.length,
-      stop: async () => {
-        running = false;
-        await loop;
-        await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-      },
+      stop: () => consumption.stop(),
       checksum: (): Checksum => rowsChecksum(kept),
     };
   });

@@ -2,7 +2,8 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { Row } from '../../runtime/record.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import type { KafkaPgEnvironment } from './environment.js';
-import { measureKafkaPg, type StartedSystem } from './measure.js';
+import type { StartedKafkaSystem } from '../kafka/measure-live-kafka.js';
+import { measureKafkaPg } from './measure.js';
 import { orderChain } from './order-chain.js';
 
 /** A KafkaJS consumer subscribed to the scenario's topics, resolved once its group joined. */
@@ -33,7 +34,7 @@ function joined(consumer: Consumer): Promise<void> {
  * batch, offsets resolved after the write (at least once).
  */
 export function runKafkaJsBatch(params: SystemParams): Promise<SystemResult> {
-  return measureKafkaPg(params, 'kafkajs-batch', async (environment): Promise<StartedSystem> => {
+  return measureKafkaPg(params, 'kafkajs-batch', async (environment): Promise<StartedKafkaSystem> => {
     const consumer = await joinedConsumer(environment, 'bench-kafkajs-batch');
     const ready = joined(consumer);
     let written = 0;
@@ -58,7 +59,7 @@ export function runKafkaJsBatch(params: SystemParams): Promise<SystemResult> {
 
 /** The naive consumer: KafkaJS `eachMessage`, one INSERT … ON CONFLICT per message. */
 export function runKafkaJsNaive(params: SystemParams): Promise<SystemResult> {
-  return measureKafkaPg(params, 'naive-per-message', async (environment): Promise<StartedSystem> => {
+  return measureKafkaPg(params, 'naive-per-message', async (environment): Promise<StartedKafkaSystem> => {
     const consumer = await joinedConsumer(environment, 'bench-naive');
     const ready = joined(consumer);
     let written = 0;

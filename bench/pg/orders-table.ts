@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Row } from '../../runtime/record.js';
 import { Checksum } from '../checksum.js';
+import { generatedBatches } from '../generated-orders.js';
 import { fieldText, rowIdentity } from '../record-identity.js';
 
 /** Every column of a generated order the Postgres benchmarks write, in table order. */
@@ -68,6 +69,17 @@ export class OrdersTable {
       if (value === null || value === undefined) return null;
       return value instanceof Date ? value.toISOString() : fieldText(value);
     });
+  }
+
+  /**
+   * Count and checksum, over {@link OrdersTable.FIELDS}, of every order `generatedBatches(records, seed)` yields: what a
+   * scenario expects a table holding all of them to match.
+   */
+  static expected(records: number, seed: number): { readonly records: number; readonly checksum: string } {
+    const checksum = new Checksum();
+    for (const batch of generatedBatches(records, seed))
+      for (const record of batch) checksum.add(rowIdentity(record.after!, OrdersTable.FIELDS));
+    return { records: checksum.count, checksum: checksum.hex };
   }
 
   /** Rows and checksum of the table's contents over {@link OrdersTable.FIELDS}. */
