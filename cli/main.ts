@@ -5,6 +5,7 @@ import { quickstartCommand } from './commands/quickstart.js';
 import { replayCommand } from './commands/replay.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
+import { SluiceError } from '../runtime/errors.js';
 import { EXIT } from './exit-codes.js';
 import { packageVersion } from './package-version.js';
 
@@ -96,4 +97,12 @@ program.exitOverride((error) => {
   process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidConfig);
 });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // What a command could not turn into an exit code itself (the quickstart's embedded servers failing to start):
+  // the message and code, not a stack trace.
+  if (!(error instanceof SluiceError)) throw error;
+  console.error(`sluice: ${error.message} (${error.code})`);
+  process.exitCode = EXIT.pipelineFailed;
+}
