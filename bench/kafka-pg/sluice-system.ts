@@ -1,6 +1,7 @@
 import { startSluicePipeline } from '../kafka/start-sluice-pipeline.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import { measureKafkaPg } from './measure.js';
+import { operatorsChainYaml } from '../operators-chain-yaml.js';
 
 /** Kafka → filter → transform (3 fields) → validate (5 rules) → Postgres upsert: the `operators` chain from Kafka. */
 function pipelineYaml(topics: readonly string[], table: string, stateDir: string): string {
@@ -12,23 +13,7 @@ sources:
     brokers: \${KAFKA_BROKERS}
     group: bench-sluice
     topics: [${topics.join(', ')}]
-operators:
-  open: { from: orders, type: filter, where: 'after.status != "cancelled"' }
-  shape:
-    from: open
-    type: transform
-    rename: { customer: customer_name }
-    set: { amount_cents: 'round(after.amount * 100)' }
-    drop: [note]
-  checks:
-    from: shape
-    type: validate
-    rules:
-      - { name: email_present, field: email, not_null: true, action: dlq }
-      - { name: email_shape, field: email, regex: '^[^@\\s]+@[^@\\s]+\\.[a-z]+$', action: dlq }
-      - { name: amount_range, field: amount, range: { min: 0, max: 10000 }, action: dlq }
-      - { name: currency, field: currency, in: [EUR, USD, GBP], action: dlq }
-      - { name: name_length, field: customer_name, length: { max: 100 }, action: dlq }
+${operatorsChainYaml('round(after.amount * 100)')}
 sinks:
   out:
     from: checks

@@ -5,6 +5,7 @@ import { BENCH_BATCH, generatedBatches } from '../generated-orders.js';
 import { rowIdentity } from '../record-identity.js';
 import { runSluicePipeline } from '../run-pipeline.js';
 import type { Scenario } from '../scenario.js';
+import { operatorsChainYaml } from '../operators-chain-yaml.js';
 
 const SEED = 11;
 const INVALID_RATIO = 0.02;
@@ -15,23 +16,7 @@ const PIPELINE = `
 name: bench-operators
 sources:
   orders: { type: generate, count: '\${RECORDS}', seed: ${SEED}, invalid_ratio: ${INVALID_RATIO}, batch_records: ${BENCH_BATCH} }
-operators:
-  open: { from: orders, type: filter, where: 'after.status != "cancelled"' }
-  shape:
-    from: open
-    type: transform
-    rename: { customer: customer_name }
-    set: { amount_cents: 'int(after.amount * 100)' }
-    drop: [note]
-  checks:
-    from: shape
-    type: validate
-    rules:
-      - { name: email_present, field: email, not_null: true, action: dlq }
-      - { name: email_shape, field: email, regex: '^[^@\\s]+@[^@\\s]+\\.[a-z]+$', action: dlq }
-      - { name: amount_range, field: amount, range: { min: 0, max: 10000 }, action: dlq }
-      - { name: currency, field: currency, in: [EUR, USD, GBP], action: dlq }
-      - { name: name_length, field: customer_name, length: { max: 100 }, action: dlq }
+${operatorsChainYaml()}
 sinks:
   out: { from: checks, type: bench_checksum, fields: [${FIELDS.join(', ')}], batch: { max_records: ${BENCH_BATCH}, max_wait: 50ms } }
 dlq: { type: discard }
@@ -76,7 +61,8 @@ function handWritten(records: number): Checksum {
 /** Scenario `operators`: the light operator chain in Sluice on one thread, against the same logic hand-written. */
 export const operators: Scenario = {
   name: 'operators',
-  description: 'generate → filter → transform (3 fields) → validate (5 rules) → sink, against the same logic in a plain loop',
+  description:
+    'generate → filter → transform (3 fields) → validate (5 rules) → sink, against the same logic in a plain loop',
   records: { full: 1_000_000, quick: 200_000 },
   expected: (records) => {
     const checksum = handWritten(records);
@@ -94,7 +80,12 @@ export const operators: Scenario = {
       run: async ({ records }) => {
         const started = performance.now();
         const checksum = handWritten(records);
-        return { records: checksum.count, checksum: checksum.hex, seconds: (performance.now() - started) / 1000, latenciesMs: [] };
+        return {
+          records: checksum.count,
+          checksum: checksum.hex,
+          seconds: (performance.now() - started) / 1000,
+          latenciesMs: [],
+        };
       },
     },
   ],

@@ -14,6 +14,7 @@ import { Checksum } from '../checksum.js';
 import { BENCH_BATCH, generatedBatches } from '../generated-orders.js';
 import { fieldText, rowIdentity } from '../record-identity.js';
 import type { BenchSystem, Scenario, SystemResult } from '../scenario.js';
+import { operatorsChainYaml } from '../operators-chain-yaml.js';
 
 const SEED = 13;
 /** HMAC rounds per record in the heavy chain's salted hash (key stretching, as a password or PII hash does). */
@@ -67,23 +68,7 @@ const lightPipeline = (workers: string) => `
 name: bench-workers-light
 sources:
   orders: { type: generate, count: '\${RECORDS}', seed: ${SEED}, batch_records: ${BENCH_BATCH} }
-operators:
-  open: { from: orders, type: filter, where: 'after.status != "cancelled"' }
-  shape:
-    from: open
-    type: transform
-    rename: { customer: customer_name }
-    set: { amount_cents: 'int(after.amount * 100)' }
-    drop: [note]
-  checks:
-    from: shape
-    type: validate
-    rules:
-      - { name: email_present, field: email, not_null: true, action: dlq }
-      - { name: email_shape, field: email, regex: '^[^@\\s]+@[^@\\s]+\\.[a-z]+$', action: dlq }
-      - { name: amount_range, field: amount, range: { min: 0, max: 10000 }, action: dlq }
-      - { name: currency, field: currency, in: [EUR, USD, GBP], action: dlq }
-      - { name: name_length, field: customer_name, length: { max: 100 }, action: dlq }
+${operatorsChainYaml()}
 sinks:
   out: { from: checks, type: bench_checksum, fields: [${LIGHT_FIELDS.join(', ')}], batch: { max_records: ${BENCH_BATCH}, max_wait: 50ms } }
 dlq: { type: discard }
