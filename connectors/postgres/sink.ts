@@ -281,7 +281,9 @@ export class PostgresSink implements Sink {
         rejected: this.#deadLetter(record, `expected an after row for a ${record.op} record, got null`),
       };
     }
-    const fields: Row = kind === 'delete' ? {} : { ...record.after };
+    // The record's own row when it already holds the key values; a copy only when a key value must be added.
+    let fields: Row = kind === 'delete' ? {} : record.after!;
+    let copied = kind === 'delete';
     if (mode === 'upsert') {
       if (group.keyColumns.length === 0) {
         return {
@@ -301,6 +303,11 @@ export class PostgresSink implements Sink {
               name,
             ),
           };
+        }
+        if (fields[name] === value) continue;
+        if (!copied) {
+          fields = { ...fields };
+          copied = true;
         }
         fields[name] = value;
       }

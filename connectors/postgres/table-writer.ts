@@ -72,6 +72,18 @@ export interface RefusedChange {
   readonly error: unknown;
 }
 
+/** How records with one list of field names are written: see {@link TableWriter.encode}. */
+interface RecordShape {
+  /** The record's field names, in the record's order. */
+  readonly keys: readonly string[];
+  /** The fields written (those with a column, but not the version column), sorted. */
+  readonly names: readonly string[];
+  /** Each written field's column. */
+  readonly columns: readonly ColumnInfo[];
+  /** Where each key column is in `names` (-1 when absent). */
+  readonly keyIndexes: readonly number[];
+}
+
 let stageCounter = 0;
 
 /**
@@ -85,6 +97,7 @@ export class TableWriter {
   readonly plan: TablePlan;
   readonly #copyThreshold: number;
   readonly #copyFirst: CopyFirstState;
+  #lastShape: RecordShape | undefined;
 
   /**
    * @param copyFirst the table's COPY-first state, kept by the caller across batches (a fresh one by default).
@@ -101,19 +114,42 @@ export class TableWriter {
 
   /** Encodes a change's values for this table's column types; fields with no column are left out. */
   encode(change: Change, index: number): EncodedChange {
-    const { columns, keyColumns, versionColumn, mode } = this.plan;
-    const names = Object.keys(change.fields)
-      .filter((name) => columns.has(name) && name !== versionColumn)
-      .sort();
-    const values = names.map((name) => encodeValue(change.fields[name]!, columns.get(name)!));
+    const { fields } = change;
+    const shape = this.#shapeOf(Object.keys(fields));
+    const { names, columns, keyIndexes } = shape;
+    const values = new Array<string | null>(names.length);
+    for (let column = 0; column < names.length; column++)
+      values[column] = encodeValue(fields[names[column]!]!, columns[column]!);
     const identity =
-      mode === 'append'
+      this.plan.mode === 'append'
         ? String(index)
-        : JSON.stringify(keyColumns.map((name) => values[names.indexOf(name)] ?? null));
+        : keyIndexes.length === 1
+          ? (values[keyIndexes[0]!] ?? '')
+          : JSON.stringify(keyIndexes.map((at) => (at < 0 ? null : values[at])));
+    const { versionColumn } = this.plan;
     if (versionColumn === null || change.version === undefined)
       return { change, columns: names, values, identity };
-    const versionText = encodeVersion(change.version, columns.get(versionColumn)!);
+    const versionText = encodeVersion(change.version, this.plan.columns.get(versionColumn)!);
     return { change, columns: names, values, identity, versionText };
+  }
+
+  /**
+   * The written columns for records whose fields are `keys`, in that order: records of one source nearly always
+   * share it, so the last shape is kept and compared before any sorting or lookups.
+   */
+  #shapeOf(keys: readonly string[]): RecordShape {
+    const last = this.#lastShape;
+    if (last !== undefined && sameStrings(last.keys, keys)) return last;
+    const { columns, keyColumns, versionColumn } = this.plan;
+    const names = keys.filter((name) => columns.has(name) && name !== versionColumn).sort();
+    const shape: RecordShape = {
+      keys,
+      names,
+      columns: names.map((name) => columns.get(name)!),
+      keyIndexes: keyColumns.map((name) => names.indexOf(name)),
+    };
+    this.#lastShape = shape;
+    return shape;
   }
 
   /**
@@ -322,14 +358,27 @@ export class TableWriter {
   }
 }
 
+/** Whether two lists hold the same strings in the same order. */
+function sameStrings(left: readonly string[], right: readonly string[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
+  return true;
+}
+
 /** Groups changes by their column names: contiguous runs when order matters (appends), else all alike together. */
 function groupByColumns(changes: readonly EncodedChange[], keepOrder: boolean): EncodedChange[][] {
   const groups: EncodedChange[][] = [];
   const bySignature = new Map<string, EncodedChange[]>();
+  // Changes of one record shape share their column list: join each list once.
+  const signatures = new Map<readonly string[], string>();
   let previous: string | undefined;
   for (const change of changes) {
-    // Identifiers cannot hold NUL, so the joined names identify the column list.
-    const signature = change.columns.join('\0');
+    let signature = signatures.get(change.columns);
+    if (signature === undefined) {
+      // Identifiers cannot hold NUL, so the joined names identify the column list.
+      signature = change.columns.join('\0');
+      signatures.set(change.columns, signature);
+    }
     if (keepOrder) {
       if (signature !== previous) groups.push([]);
       groups.at(-1)!.push(change);
