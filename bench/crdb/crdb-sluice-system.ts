@@ -1,3 +1,4 @@
+import { MOCK_FETCH_SETTINGS_YAML } from '../kafka/mock-fetch-settings.js';
 import { startSluicePipeline } from '../kafka/start-sluice-pipeline.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import { measureCrdbKafka } from './measure-crdb-kafka.js';
@@ -17,6 +18,7 @@ sources:
     brokers: \${KAFKA_BROKERS}
     group: bench-sluice
     topics: [${topics.join(', ')}]
+    settings: ${MOCK_FETCH_SETTINGS_YAML}
     envelope: enriched
 sinks:
   out:

@@ -1,3 +1,4 @@
+import { MOCK_FETCH_SETTINGS_YAML } from '../kafka/mock-fetch-settings.js';
 import { startSluicePipeline } from '../kafka/start-sluice-pipeline.js';
 import type { SystemParams, SystemResult } from '../scenario.js';
 import { measureKafkaPg } from './measure.js';
@@ -13,6 +14,7 @@ sources:
     brokers: \${KAFKA_BROKERS}
     group: bench-sluice
     topics: [${topics.join(', ')}]
+    settings: ${MOCK_FETCH_SETTINGS_YAML}
 ${operatorsChainYaml('round(after.amount * 100)')}
 sinks:
   out:

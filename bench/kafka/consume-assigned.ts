@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { BENCH_BATCH } from '../generated-orders.js';
+import { MOCK_FETCH_SETTINGS } from './mock-fetch-settings.js';
 
 /** A running `consumeAssigned` loop. */
 export interface AssignedConsumption {
@@ -20,7 +21,7 @@ export async function consumeAssigned(
   handle: (message: Kafka.Message) => void,
 ): Promise<AssignedConsumption> {
   const consumer = new Kafka.KafkaConsumer(
-    { 'bootstrap.servers': brokers, 'group.id': group, 'enable.auto.commit': false },
+    { 'bootstrap.servers': brokers, 'group.id': group, 'enable.auto.commit': false, ...MOCK_FETCH_SETTINGS },
     { 'auto.offset.reset': 'earliest' },
   );
   await new Promise<void>((resolve, reject) =>
