@@ -1,6 +1,7 @@
 // The long forms of the reliability tests (test/reliability): SIGKILLs of `sluice run` while a Kafka → operators →
 // Postgres pipeline and a Postgres CDC → Postgres pipeline work, a stopped target Postgres, cut connections to the
-// CDC source. Prints one table row per scenario and exits 1 when any record was lost or any row regressed.
+// sources (the CDC source Postgres, then Kafka). Prints one table row per run and exits 1 when any record was lost
+// or any row regressed.
 //
 //   node --import tsx scripts/soak.ts [--kills 100] [--records 60000] [--keys 2000] [--cdc-rows 20000]
 //                                     [--outage 10s] [--only crash-kafka,crash-cdc,sink-outage,source-outage]
@@ -58,50 +59,74 @@ const chosen = SCENARIOS.filter((name) => only.includes(name));
 const convergeTimeoutMs = 300_000;
 const log = (line: string) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${line}`);
 
-const runs: Record<
-  Scenario,
-  (servers: { postgres: RunningPostgres; kafka: RunningKafka; workDir: string }) => Promise<ScenarioReport>
-> = {
-  'crash-kafka': ({ postgres, kafka, workDir }) =>
-    runKafkaToPostgres({
-      postgres,
-      brokers: kafka.bootstrapServers,
-      workDir,
-      records,
-      keys,
-      fault: { kind: 'kill', count: kills },
-      convergeTimeoutMs,
-      log,
-    }),
-  'crash-cdc': ({ postgres, workDir }) =>
-    runCdcToPostgres({
-      postgres,
-      workDir,
-      initialRows: cdcRows,
-      fault: { kind: 'kill', count: kills },
-      convergeTimeoutMs,
-      log,
-    }),
-  'sink-outage': ({ postgres, kafka, workDir }) =>
-    runKafkaToPostgres({
-      postgres,
-      brokers: kafka.bootstrapServers,
-      workDir,
-      records,
-      keys,
-      fault: { kind: 'sink-outage', durationMs: outageMs },
-      convergeTimeoutMs,
-      log,
-    }),
-  'source-outage': ({ postgres, workDir }) =>
-    runCdcToPostgres({
-      postgres,
-      workDir,
-      initialRows: cdcRows,
-      fault: { kind: 'source-outage', durationMs: outageMs },
-      convergeTimeoutMs,
-      log,
-    }),
+/** One long run of a scenario against the shared servers. */
+type Run = (servers: {
+  postgres: RunningPostgres;
+  kafka: RunningKafka;
+  workDir: string;
+}) => Promise<ScenarioReport>;
+
+/** The runs of each scenario, in order. */
+const runs: Record<Scenario, readonly Run[]> = {
+  'crash-kafka': [
+    ({ postgres, kafka, workDir }) =>
+      runKafkaToPostgres({
+        postgres,
+        brokers: kafka.bootstrapServers,
+        workDir,
+        records,
+        keys,
+        fault: { kind: 'kill', count: kills },
+        convergeTimeoutMs,
+        log,
+      }),
+  ],
+  'crash-cdc': [
+    ({ postgres, workDir }) =>
+      runCdcToPostgres({
+        postgres,
+        workDir,
+        initialRows: cdcRows,
+        fault: { kind: 'kill', count: kills },
+        convergeTimeoutMs,
+        log,
+      }),
+  ],
+  'sink-outage': [
+    ({ postgres, kafka, workDir }) =>
+      runKafkaToPostgres({
+        postgres,
+        brokers: kafka.bootstrapServers,
+        workDir,
+        records,
+        keys,
+        fault: { kind: 'sink-outage', durationMs: outageMs },
+        convergeTimeoutMs,
+        log,
+      }),
+  ],
+  'source-outage': [
+    ({ postgres, workDir }) =>
+      runCdcToPostgres({
+        postgres,
+        workDir,
+        initialRows: cdcRows,
+        fault: { kind: 'source-outage', durationMs: outageMs },
+        convergeTimeoutMs,
+        log,
+      }),
+    ({ postgres, kafka, workDir }) =>
+      runKafkaToPostgres({
+        postgres,
+        brokers: kafka.bootstrapServers,
+        workDir,
+        records,
+        keys,
+        fault: { kind: 'source-outage', durationMs: outageMs },
+        convergeTimeoutMs,
+        log,
+      }),
+  ],
 };
 
 /** The reports as a Markdown table (the README's reliability section shows one). */
@@ -147,13 +172,15 @@ try {
   [postgres, kafka] = await Promise.all([startEmbeddedPostgres(), startMockKafka()]);
   for (const name of chosen) {
     console.log(`${name}:`);
-    const began = Date.now();
-    const report = await runs[name]({ postgres, kafka, workDir });
-    reports.push(report);
-    log(
-      `done in ${((Date.now() - began) / 1000).toFixed(0)} s: lost ${report.lost}, regressed ${report.regressed}, ${report.problems.length} problems`,
-    );
-    for (const problem of report.problems) console.log(`  problem: ${problem.slice(0, 2000)}`);
+    for (const run of runs[name]) {
+      const began = Date.now();
+      const report = await run({ postgres, kafka, workDir });
+      reports.push(report);
+      log(
+        `${report.scenario}: done in ${((Date.now() - began) / 1000).toFixed(0)} s: lost ${report.lost}, regressed ${report.regressed}, ${report.problems.length} problems`,
+      );
+      for (const problem of report.problems) console.log(`  problem: ${problem.slice(0, 2000)}`);
+    }
   }
 } finally {
   await Promise.allSettled([postgres?.stop(), kafka?.stop()]);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { RunningPostgres } from '../../cli/embedded-postgres.js';
+import { KafkaProxy } from '../support/kafka-proxy.js';
 import { KafkaProducer, type KeyedMessage } from './kafka-producer.js';
 import type { ScenarioReport } from './scenario-report.js';
 import { SluiceProcess } from './sluice-process.js';
@@ -14,13 +15,18 @@ export type KafkaScenarioFault =
   /** SIGKILL `sluice run` this many times at random moments while it works, restarting it each time. */
   | { readonly kind: 'kill'; readonly count: number }
   /** Stop the target Postgres once, mid-run, for `durationMs`, and start it again; `sluice run` must ride it out. */
-  | { readonly kind: 'sink-outage'; readonly durationMs: number };
+  | { readonly kind: 'sink-outage'; readonly durationMs: number }
+  /**
+   * Cut every connection between Sluice and Kafka (a Kafka-aware proxy drops them and refuses new ones) once,
+   * mid-run, for `durationMs`, while more messages are produced; `sluice run` must reconnect by itself.
+   */
+  | { readonly kind: 'source-outage'; readonly durationMs: number };
 
 /** Options of {@link runKafkaToPostgres}. */
 export interface KafkaScenarioOptions {
   /** The target server (its `pause`/`resume` make the sink outage). A database of its own is created on it. */
   readonly postgres: RunningPostgres;
-  /** Bootstrap servers of a (mock) Kafka cluster. */
+  /** Bootstrap servers of a (mock) Kafka cluster; for `source-outage`, every broker it has (the proxy fronts each). */
   readonly brokers: string;
   /** A directory for the pipeline file and its state. */
   readonly workDir: string;
@@ -36,6 +42,13 @@ export interface KafkaScenarioOptions {
   /** Gets the output (logs and summary) of the last `sluice run` once it has stopped, for checks of its own. */
   readonly onOutput?: (output: string) => void;
 }
+
+/** The report's name for each fault. */
+const SCENARIO_NAMES: Record<KafkaScenarioFault['kind'], string> = {
+  kill: 'crash',
+  'sink-outage': 'sink outage',
+  'source-outage': 'source outage',
+};
 
 /** Every 37th message breaks the email rule (validate → DLQ); every 101st is not JSON (source → DLQ). */
 const isRuleBreaker = (index: number) => index % 37 === 5;
@@ -116,8 +129,10 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => undefined);
   const producer = await KafkaProducer.connect(options.brokers);
+  const proxy = options.fault.kind === 'source-outage' ? await KafkaProxy.start(options.brokers) : undefined;
   const problems: string[] = [];
   let faults = 0;
+  let connectionsBeforeCut = 0;
   let child: SluiceProcess | undefined;
   try {
     await pool.query(
@@ -128,7 +143,7 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
     );
     const file = join(options.workDir, `kafka-${suffix}.yaml`);
     await writeFile(file, PIPELINE({ topic, group: `reliability-${suffix}` }));
-    const env = { KAFKA_BROKERS: options.brokers, TARGET_PG_URL: url };
+    const env = { KAFKA_BROKERS: proxy?.bootstrapServers ?? options.brokers, TARGET_PG_URL: url };
 
     const offered: Offered[] = Array.from({ length: options.records }, (_, index) => ({
       id: (index % options.keys) + 1,
@@ -193,6 +208,20 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
         if (!child.running) problems.push(`sluice exited during the outage: ${child.output.slice(-3000)}`);
         await watch.snapshot().catch(() => undefined);
         await produceWave(++wave);
+      } else if (options.fault.kind === 'source-outage' && wave === 0) {
+        // Wait until Sluice reads and writes, so that the cut lands while records are in flight.
+        const deadline = Date.now() + 30_000;
+        while ((await progress()) === before && Date.now() < deadline && child.running) await sleep(20);
+        await sleep(Math.random() * 300);
+        connectionsBeforeCut = proxy!.connections;
+        proxy!.cut();
+        faults++;
+        log(`kafka connections cut for ${options.fault.durationMs} ms`);
+        await Promise.all([sleep(options.fault.durationMs), produceWave(++wave)]);
+        proxy!.restore();
+        log('kafka connections allowed again');
+        if (!child.running) problems.push(`sluice exited during the outage: ${child.output.slice(-3000)}`);
+        await watch.snapshot();
       }
     }
 
@@ -232,6 +261,10 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
         problems.push(`the last run exited with ${exit.code ?? exit.signal}: ${child!.output.slice(-3000)}`);
     } else problems.push(`the last run ended on its own: ${child!.output.slice(-3000)}`);
     options.onOutput?.(child!.output);
+    if (proxy && (connectionsBeforeCut === 0 || proxy.connections === connectionsBeforeCut))
+      problems.push(
+        `Sluice opened ${connectionsBeforeCut} Kafka connections through the proxy before the cut and ${proxy.connections - connectionsBeforeCut} after it; the outage was not exercised`,
+      );
 
     let lost = 0;
     let written = 0;
@@ -267,7 +300,7 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
       if (!badPositions.has(position)) problems.push(`dead letter at ${position} is not a bad message`);
     const dlqDuplicates = letters.reduce((sum, letter) => sum + Number(letter.n) - 1, 0);
     return {
-      scenario: `${options.fault.kind === 'kill' ? 'crash' : 'sink outage'}: kafka → validate/transform → postgres`,
+      scenario: `${SCENARIO_NAMES[options.fault.kind]}: kafka → validate/transform → postgres`,
       faults,
       offered: offered.length,
       written,
@@ -280,6 +313,7 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
   } finally {
     if (child?.running) await child.kill('SIGKILL');
     await producer.close();
+    await proxy?.close();
     await pool.end().catch(() => undefined);
   }
 }

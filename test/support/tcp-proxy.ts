@@ -1,5 +1,14 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
+/** Moves bytes between an accepted connection and its upstream connection (both already open or opening). */
+export type Relay = (client: Socket, upstream: Socket) => void;
+
+/** Forwards bytes both ways unchanged. */
+const pipeBothWays: Relay = (client, upstream) => {
+  client.pipe(upstream);
+  upstream.pipe(client);
+};
+
 /**
  * A TCP proxy for outage tests: listens on 127.0.0.1 and forwards every connection to a target. {@link cut} drops
  * every open connection and refuses new ones (a crashed or unreachable peer) until {@link restore}.
@@ -17,8 +26,11 @@ export class TcpProxy {
     this.port = port;
   }
 
-  /** Starts a proxy to `targetHost:targetPort` on a free port of 127.0.0.1. */
-  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  /**
+   * Starts a proxy to `targetHost:targetPort` on a free port of 127.0.0.1; `relay` moves the bytes (unchanged by
+   * default).
+   */
+  static async start(targetHost: string, targetPort: number, relay = pipeBothWays): Promise<TcpProxy> {
     const server = createServer();
     server.listen(0, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
@@ -28,7 +40,7 @@ export class TcpProxy {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
     const proxy = new TcpProxy(server, address.port);
-    server.on('connection', (client) => proxy.#accept(client, targetHost, targetPort));
+    server.on('connection', (client) => proxy.#accept(client, targetHost, targetPort, relay));
     return proxy;
   }
 
@@ -40,7 +52,12 @@ export class TcpProxy {
   /** Drops every open connection (reset, as a crashed peer would) and refuses new ones until {@link restore}. */
   cut(): void {
     this.#cut = true;
-    for (const socket of this.#sockets) socket.resetAndDestroy();
+    for (const socket of this.#sockets) {
+      // Node cannot reset a socket it is shutting down (ended, e.g. by a pipe): libuv refuses, yet the handle is
+      // marked closing and never closes, and the process spins at exit. Such a socket is destroyed (FIN already sent).
+      if (socket.writableEnded) socket.destroy();
+      else socket.resetAndDestroy();
+    }
     this.#sockets.clear();
   }
 
@@ -55,7 +72,7 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  #accept(client: Socket, host: string, port: number): void {
+  #accept(client: Socket, host: string, port: number, relay: Relay): void {
     if (this.#cut) {
       client.resetAndDestroy();
       return;
@@ -72,7 +89,6 @@ export class TcpProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream);
   }
 }
