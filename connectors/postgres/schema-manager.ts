@@ -55,6 +55,15 @@ export class SchemaManager {
     return this.#droppedFields;
   }
 
+  /**
+   * Reads `table`'s columns into the cache ahead of the first batch (a missing table is left for the first batch
+   * to create or report), so that batch does not wait for the catalog.
+   */
+  async preload(table: TableName): Promise<void> {
+    const columns = await loadColumns(this.#pool, table);
+    if (columns !== null) this.#cache.set(table.toString(), columns);
+  }
+
   /** Forgets every table's columns (after Postgres said a column or a table is not what the cache says). */
   invalidate(): void {
     this.#cache.clear();

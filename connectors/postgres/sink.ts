@@ -86,7 +86,10 @@ export class PostgresSink implements Sink {
     });
   }
 
-  /** Opens the pool and checks that Postgres answers. Rejects with retriable `SINK_UNAVAILABLE` when it does not. */
+  /**
+   * Opens the pool, checks that Postgres answers and reads a fixed table's columns. Rejects with retriable
+   * `SINK_UNAVAILABLE` when Postgres does not answer.
+   */
   async connect(context: SinkContext): Promise<void> {
     this.#context = context;
     const pool = new pg.Pool(poolConfig(this.#config, `sluice/${context.pipeline}/${context.name}`));
@@ -94,14 +97,18 @@ export class PostgresSink implements Sink {
     pool.on('error', (error) =>
       context.logger.warn({ target: this.#target }, `idle Postgres connection failed: ${error.message}`),
     );
+    const schema = new SchemaManager(pool, this.#schemaPolicy(), context.logger);
     try {
-      await pool.query('SELECT 1');
+      // A fixed table's columns are read now, which also proves that Postgres answers.
+      const fixed = this.#template.fixed;
+      if (fixed) await schema.preload(fixed);
+      else await pool.query('SELECT 1');
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw this.#classify(error, 'connecting');
     }
     this.#pool = pool;
-    this.#schema = new SchemaManager(pool, this.#schemaPolicy(), context.logger);
+    this.#schema = schema;
     context.logger.info(
       { target: this.#target, table: this.#config.table, mode: this.#mode },
       'Postgres sink connected',
