@@ -10,7 +10,7 @@ import type { OperatorRunner } from './operator-runner.js';
 import type { PipelineSpec, SinkSpec } from './pipeline-spec.js';
 import { PipelineCounters, type PipelineSummary } from './pipeline-summary.js';
 import type { Sink } from './sink.js';
-import type { Source } from './source.js';
+import type { Source, SourceBacklog } from './source.js';
 import { SinkWriter } from './sink-writer.js';
 import { SourceRunner } from './source-runner.js';
 import { Supervisor } from './supervisor.js';
@@ -97,6 +97,7 @@ export class Pipeline {
       counters: () => this.counters(),
       stallAfterMs: spec.observability?.health?.stallAfterMs ?? OBSERVABILITY_DEFAULTS.stallAfterMs,
       ...(runner instanceof WorkerOperatorRunner ? { workerUtilization: () => runner.utilization() } : {}),
+      backlog: () => this.#backlog(),
     });
     const sinkSpecs = spec.dlq === null ? spec.sinks : [...spec.sinks, spec.dlq];
     this.#sinks = sinkSpecs.map((sinkSpec) => {
@@ -301,6 +302,14 @@ export class Pipeline {
    */
   readiness(): Readiness {
     return this.#telemetry.health.readiness();
+  }
+
+  /** Each source's backlog per partition, for the sources that report one (`Source.backlog`). */
+  #backlog(): Map<string, readonly SourceBacklog[]> {
+    const backlog = new Map<string, readonly SourceBacklog[]>();
+    for (const [name, source] of this.#sources)
+      if (source.backlog !== undefined) backlog.set(name, source.backlog());
+    return backlog;
   }
 
   /** How far each bounded source that reports progress has read (`Source.progress`), by node name. */

@@ -69,4 +69,17 @@ export interface Source {
   close(): Promise<void>;
   /** For bounded sources: how much has been read and how much there is, in the source's own unit. */
   progress?(): { done: number; total: number | null; unit: string };
+  /**
+   * For sources reading partitioned logs: per partition owned now, the records the upstream holds beyond this
+   * source's checkpoint (Kafka: high watermark − committed offset), where that is known. Cheap; called whenever
+   * metrics are collected.
+   */
+  backlog?(): readonly SourceBacklog[];
+}
+
+/** Records waiting upstream in one partition a source owns, not yet through the pipeline (see `Source.backlog`). */
+export interface SourceBacklog {
+  /** The partition's name in the source's terms (Kafka: `topic/partition`). */
+  readonly partition: string;
+  readonly records: number;
 }

@@ -9,7 +9,7 @@ import type { DeadLetter } from '../../runtime/dead-letter.js';
 import type { SluiceError } from '../../runtime/errors.js';
 import { messageOf, NotConnectedError } from '../../runtime/errors.js';
 import type { ChangeRecord } from '../../runtime/record.js';
-import type { Source, SourceBatch, SourceContext } from '../../runtime/source.js';
+import type { Source, SourceBacklog, SourceBatch, SourceContext } from '../../runtime/source.js';
 import type { SettingValue } from './client-settings.js';
 import { DecodeError } from './decode-error.js';
 import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
@@ -218,6 +218,14 @@ export class KafkaSource implements Source {
   close(): Promise<void> {
     this.#closed ??= this.#shutdown();
     return this.#closed;
+  }
+
+  /** Consumer lag (high watermark − committed offset) of every owned partition whose lag is known. */
+  backlog(): SourceBacklog[] {
+    const backlog: SourceBacklog[] = [];
+    for (const { topic, partition, lag } of this.lag())
+      if (lag !== null) backlog.push({ partition: `${topic}/${partition}`, records: lag });
+    return backlog;
   }
 
   /** Consumer lag of every partition this member owns now. */

@@ -20,6 +20,7 @@ import type { OperatorResult } from '../operator.js';
 import type { PipelineSpec } from '../pipeline-spec.js';
 import type { PipelineSummary } from '../pipeline-summary.js';
 import type { ChangeRecord } from '../record.js';
+import type { SourceBacklog } from '../source.js';
 import { PipelineHealth } from './pipeline-health.js';
 import { TELEMETRY } from './telemetry-names.js';
 
@@ -76,6 +77,8 @@ export interface TelemetrySources {
   readonly stallAfterMs: number;
   /** The operator worker threads' utilisation (0 to 1), when operators run on workers. */
   readonly workerUtilization?: () => number;
+  /** Each source's backlog per partition (`Source.backlog`), by source node name. */
+  readonly backlog?: () => ReadonlyMap<string, readonly SourceBacklog[]>;
 }
 
 /** Milliseconds since the epoch with sub-millisecond precision, for span start times. */
@@ -209,6 +212,19 @@ export class PipelineTelemetry {
         for (const [source, lagMs] of this.#lag)
           result.observe(lagMs / 1000, this.#nodeAttributes.get(source));
       });
+    const backlog = sources.backlog;
+    if (backlog !== undefined) {
+      meter
+        .createObservableGauge(M.sourceBacklog, {
+          description: "Records the upstream holds beyond a source's checkpoint, per partition.",
+          unit: '{record}',
+        })
+        .addCallback((result) => {
+          for (const [source, partitions] of backlog())
+            for (const { partition, records } of partitions)
+              result.observe(records, { ...this.#nodeAttributes.get(source), [A.partition]: partition });
+        });
+    }
     const utilization = sources.workerUtilization;
     if (utilization !== undefined) {
       meter

@@ -34,6 +34,8 @@ export const TELEMETRY = {
     endToEndLatency: 'sluice.record.latency',
     /** Gauge: seconds between the source's commit time of the newest written record and its write (replication or consumer lag in time). */
     sourceLag: 'sluice.source.lag',
+    /** Gauge: records the upstream holds beyond a source's checkpoint, per partition (Kafka consumer lag in offsets). */
+    sourceBacklog: 'sluice.source.backlog',
     /** Gauge: seconds since a source with records in flight last had a batch acknowledged (0 when nothing is in flight). */
     checkpointAge: 'sluice.checkpoint.age',
     /** Counter: seconds a source waited for room in its in-flight budget (backpressure). */
@@ -58,6 +60,8 @@ export const TELEMETRY = {
     recordsDeadLettered: 'sluice.records.dead_lettered',
     /** The component type (`kafka`, `postgres`, `filter`, ...). */
     componentType: 'sluice.component.type',
+    /** A source's partition (Kafka: `topic/partition`). */
+    partition: 'sluice.partition',
     /** The worker lane (thread) an operator task ran on. */
     workerLane: 'sluice.worker.lane',
     /** The position of the first record of a batch. */

@@ -44,6 +44,19 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
+/** The sum of every Prometheus sample `name{labels...}` whose labels include every one of `labels` (0 when none). */
+function sampleSum(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const labelText = line.slice(name.length + 1, close);
+    if (Object.entries(labels).every(([label, value]) => labelText.includes(`${label}="${value}"`)))
+      sum += Number(line.slice(close + 1).trim());
+  }
+  return sum;
+}
+
 async function get(url: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url);
   return { status: response.status, body: await response.text() };
@@ -196,6 +209,18 @@ observability:
       assert.equal(Number(letters.rows[0]!.n), afterFirst.dead);
 
       await eventually('/readyz 200', child, async () => (await get(`${base}/readyz`)).status === 200);
+      const backlog = async (): Promise<number> =>
+        sampleSum((await get(`${base}/metrics`)).body, 'sluice_source_backlog', { sluice_node: 'events' });
+      await eventually(
+        'a backlog of 0 once everything is committed',
+        child,
+        async () => (await backlog()) === 0,
+      );
+      assert.match(
+        (await get(`${base}/metrics`)).body,
+        new RegExp(`sluice_source_backlog\\{[^}]*sluice_partition="${topic}/0"`),
+        'the backlog is reported per partition',
+      );
 
       await pool.end();
       await postgres.pause();
@@ -211,6 +236,12 @@ observability:
         return ready.status === 503;
       });
       assert.match(notReady, /sink "warehouse" is failing/);
+      // Nothing can be committed while the sink and the DLQ are down: all of the second wave is backlog.
+      await eventually(
+        `a backlog of ${second} while Postgres is stopped`,
+        child,
+        async () => (await backlog()) === second,
+      );
       assert.equal(sample((await counts()).text, 'sluice_node_up', { sluice_node: 'warehouse' }), 0);
 
       await postgres.resume();
@@ -221,6 +252,7 @@ observability:
       );
       const total = first + second;
       await eventually(`all ${total} records in /metrics`, child, () => settled(total));
+      await eventually('the backlog back to 0', child, async () => (await backlog()) === 0);
       const final = await counts();
       assert.equal(final.read, total);
       assert.equal(final.rule, bad(total));
