@@ -149,10 +149,10 @@ export class PostgresSink implements Sink {
       }
       client = await pool.connect();
       client.on('error', onClientError);
-      await client.query('BEGIN');
+      if (writers.length === 0) await client.query('BEGIN');
       let applied = 0;
-      for (const { writer, changes } of writers) {
-        const refused = await writer.write(client, changes);
+      for (const [index, { writer, changes }] of writers.entries()) {
+        const refused = await writer.write(client, changes, index === 0);
         applied += changes.length - refused.length;
         for (const { change, error } of refused)
           rejected.push(

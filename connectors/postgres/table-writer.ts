@@ -154,24 +154,39 @@ export class TableWriter {
 
   /**
    * Applies the changes (already collapsed to one per row) and returns those the table refused. Rejects with the
-   * database's error for anything that is not about particular records.
+   * database's error for anything that is not about particular records. With `begin`, opens the caller's
+   * transaction first, in the same round trip as the first savepoint.
    */
-  async write(client: pg.ClientBase, changes: readonly EncodedChange[]): Promise<RefusedChange[]> {
+  async write(
+    client: pg.ClientBase,
+    changes: readonly EncodedChange[],
+    begin = false,
+  ): Promise<RefusedChange[]> {
     const refused: RefusedChange[] = [];
-    await this.#isolate(client, changes, refused);
+    if (changes.length === 0) {
+      if (begin) await client.query('BEGIN');
+      return refused;
+    }
+    await this.#isolate(client, changes, refused, begin ? 'BEGIN; ' : '');
     return refused;
   }
 
+  /**
+   * Applies `changes` under a savepoint; on a record-level refusal, rolls back to it and bisects. `opening` is
+   * the top level's: SQL sent just before its savepoint (or an empty string), and its savepoint is left for the
+   * caller's COMMIT to release, which saves a round trip; deeper levels release theirs.
+   */
   async #isolate(
     client: pg.ClientBase,
     changes: readonly EncodedChange[],
     refused: RefusedChange[],
+    opening: string | null = null,
   ): Promise<void> {
     if (changes.length === 0) return;
-    await client.query('SAVEPOINT sluice_write');
+    await client.query(`${opening ?? ''}SAVEPOINT sluice_write`);
     try {
       await this.#apply(client, changes);
-      await client.query('RELEASE SAVEPOINT sluice_write');
+      if (opening === null) await client.query('RELEASE SAVEPOINT sluice_write');
     } catch (error) {
       if (errorKind(error) !== 'record') throw error;
       await client.query('ROLLBACK TO SAVEPOINT sluice_write');
