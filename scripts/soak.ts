@@ -12,8 +12,11 @@ import { parseArgs } from 'node:util';
 import { startMockKafka, type RunningKafka } from '../cli/embedded-kafka.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../cli/embedded-postgres.js';
 import { parseDuration } from '../runtime/config/duration.js';
-import { runCdcToPostgres } from '../test/reliability/cdc-to-postgres-scenario.js';
-import { runKafkaToPostgres } from '../test/reliability/kafka-to-postgres-scenario.js';
+import { type CdcScenarioFault, runCdcToPostgres } from '../test/reliability/cdc-to-postgres-scenario.js';
+import {
+  type KafkaScenarioFault,
+  runKafkaToPostgres,
+} from '../test/reliability/kafka-to-postgres-scenario.js';
 import type { ScenarioReport } from '../test/reliability/scenario-report.js';
 
 const SCENARIOS = ['crash-kafka', 'crash-cdc', 'sink-outage', 'source-outage'] as const;
@@ -66,66 +69,35 @@ type Run = (servers: {
   workDir: string;
 }) => Promise<ScenarioReport>;
 
+/** A run of the Kafka → Postgres scenario with `fault`. */
+const kafkaRun =
+  (fault: KafkaScenarioFault): Run =>
+  ({ postgres, kafka, workDir }) =>
+    runKafkaToPostgres({
+      postgres,
+      brokers: kafka.bootstrapServers,
+      workDir,
+      records,
+      keys,
+      fault,
+      convergeTimeoutMs,
+      log,
+    });
+
+/** A run of the Postgres CDC → Postgres scenario with `fault`. */
+const cdcRun =
+  (fault: CdcScenarioFault): Run =>
+  ({ postgres, workDir }) =>
+    runCdcToPostgres({ postgres, workDir, initialRows: cdcRows, fault, convergeTimeoutMs, log });
+
 /** The runs of each scenario, in order. */
 const runs: Record<Scenario, readonly Run[]> = {
-  'crash-kafka': [
-    ({ postgres, kafka, workDir }) =>
-      runKafkaToPostgres({
-        postgres,
-        brokers: kafka.bootstrapServers,
-        workDir,
-        records,
-        keys,
-        fault: { kind: 'kill', count: kills },
-        convergeTimeoutMs,
-        log,
-      }),
-  ],
-  'crash-cdc': [
-    ({ postgres, workDir }) =>
-      runCdcToPostgres({
-        postgres,
-        workDir,
-        initialRows: cdcRows,
-        fault: { kind: 'kill', count: kills },
-        convergeTimeoutMs,
-        log,
-      }),
-  ],
-  'sink-outage': [
-    ({ postgres, kafka, workDir }) =>
-      runKafkaToPostgres({
-        postgres,
-        brokers: kafka.bootstrapServers,
-        workDir,
-        records,
-        keys,
-        fault: { kind: 'sink-outage', durationMs: outageMs },
-        convergeTimeoutMs,
-        log,
-      }),
-  ],
+  'crash-kafka': [kafkaRun({ kind: 'kill', count: kills })],
+  'crash-cdc': [cdcRun({ kind: 'kill', count: kills })],
+  'sink-outage': [kafkaRun({ kind: 'sink-outage', durationMs: outageMs })],
   'source-outage': [
-    ({ postgres, workDir }) =>
-      runCdcToPostgres({
-        postgres,
-        workDir,
-        initialRows: cdcRows,
-        fault: { kind: 'source-outage', durationMs: outageMs },
-        convergeTimeoutMs,
-        log,
-      }),
-    ({ postgres, kafka, workDir }) =>
-      runKafkaToPostgres({
-        postgres,
-        brokers: kafka.bootstrapServers,
-        workDir,
-        records,
-        keys,
-        fault: { kind: 'source-outage', durationMs: outageMs },
-        convergeTimeoutMs,
-        log,
-      }),
+    cdcRun({ kind: 'source-outage', durationMs: outageMs }),
+    kafkaRun({ kind: 'source-outage', durationMs: outageMs }),
   ],
 };
 
