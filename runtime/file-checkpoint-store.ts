@@ -12,6 +12,9 @@ const MAX_NAME_LENGTH = 180;
 /** Characters a key keeps in its file name. */
 const SAFE_CHARACTER = /^[A-Za-z0-9_-]$/;
 
+/** The file listing every key the directory has held a checkpoint for (no key's file name starts with `~`). */
+const KEYS_FILE = '~keys.json';
+
 /**
  * Checkpoints as files: one file per key under a directory, each written atomically (temporary file, fsync,
  * rename, fsync of the directory) so a crash leaves the old or the new checkpoint, never a torn one.
@@ -19,12 +22,19 @@ const SAFE_CHARACTER = /^[A-Za-z0-9_-]$/;
  * A file holds `{ "version": 1, "checkpoint": ..., "sha256": "<hex>", "saved_at": "<ISO>" }`, where `sha256` is
  * the hash of the checkpoint's canonical text (lossless JSON with object keys sorted at every level). A file that
  * does not parse or fails its checksum makes `load` reject with `CHECKPOINT_CORRUPT`; it is never reset silently.
+ * Every key that ever had a checkpoint here is listed in `~keys.json` (a JSON array, plain to edit), so a checkpoint
+ * file deleted later makes `load` reject with `CHECKPOINT_MISSING` instead of starting over; a key neither listed
+ * nor on disk is new. To start one source over, delete its file and take its key off the list.
  * Saves of one key are serialised in call order (the last call wins); `load` waits for pending saves of its key.
  */
 export class FileCheckpointStore implements CheckpointStore {
   /** The directory holding the checkpoint files. */
   readonly directory: string;
   readonly #tails = new Map<string, Promise<void>>();
+  /** The keys listed in `~keys.json`, read once. */
+  #known: Promise<Set<string>> | undefined;
+  /** Writes of `~keys.json`, one at a time. */
+  #keysTail: Promise<void> = Promise.resolve();
   #temporaries = 0;
   #closed = false;
 
@@ -45,13 +55,19 @@ export class FileCheckpointStore implements CheckpointStore {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw new SluiceError('CHECKPOINT_READ_FAILED', `could not read checkpoint file ${file}: ${messageOf(error)}`, {
-        retriable: true,
-        cause: error,
-      });
+      if (!isNotFound(error)) throw readFailed(file, error);
+      if (!(await this.#knownKeys()).has(key)) return undefined;
+      throw new SluiceError(
+        'CHECKPOINT_MISSING',
+        `checkpoint file ${file} is missing, though "${key}" saved a checkpoint there before. Sluice will not ` +
+          `guess where to resume: restore the file from a backup, or remove "${key}" from ${this.#keysFile} to ` +
+          "start over from the source's configured start",
+      );
     }
-    return checkpointIn(text, file);
+    const checkpoint = checkpointIn(text, file, this.#startOver(key));
+    // Files saved before the list existed join it when first read.
+    await this.#remember(key);
+    return checkpoint;
   }
 
   save(key: string, checkpoint: unknown): Promise<void> {
@@ -74,19 +90,85 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async #write(key: string, checkpoint: Value, text: string): Promise<void> {
-    const file = this.fileOf(key);
-    const temporary = `${file}.${process.pid}.${this.#temporaries++}.tmp`;
     const content: Row = {
       version: 1,
       checkpoint,
       sha256: sha256(text),
       saved_at: new Date().toISOString(),
     };
+    await this.#writeAtomically(this.fileOf(key), `${stringifyJson(content)}\n`, `checkpoint "${key}"`);
+    await this.#remember(key);
+  }
+
+  /** How to start `key` over, for error messages. */
+  #startOver(key: string): string {
+    return `delete it and remove "${key}" from ${this.#keysFile} to start over from the source's configured start`;
+  }
+
+  get #keysFile(): string {
+    return join(this.directory, KEYS_FILE);
+  }
+
+  #knownKeys(): Promise<Set<string>> {
+    this.#known ??= this.#readKeys();
+    return this.#known;
+  }
+
+  async #readKeys(): Promise<Set<string>> {
+    const file = this.#keysFile;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (isNotFound(error)) return new Set();
+      this.#known = undefined;
+      throw readFailed(file, error);
+    }
+    let keys: unknown;
+    try {
+      keys = JSON.parse(text);
+    } catch {
+      keys = undefined;
+    }
+    if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) {
+      throw new SluiceError(
+        'CHECKPOINT_CORRUPT',
+        `checkpoint key list ${file} is corrupt: expected a JSON array of keys. Restore it from a backup, fix it, ` +
+          'or delete it (checkpoint files deleted since then can then no longer be told from new ones)',
+      );
+    }
+    return new Set(keys);
+  }
+
+  /** Adds `key` to `~keys.json` when it is not listed yet. */
+  async #remember(key: string): Promise<void> {
+    const known = await this.#knownKeys();
+    if (known.has(key)) return;
+    known.add(key);
+    const write = this.#keysTail.then(() =>
+      this.#writeAtomically(
+        this.#keysFile,
+        `${JSON.stringify([...known].sort(), null, 2)}\n`,
+        'the checkpoint key list',
+      ),
+    );
+    this.#keysTail = write.catch(() => undefined);
+    try {
+      await write;
+    } catch (error) {
+      known.delete(key);
+      throw error;
+    }
+  }
+
+  /** Replaces `file` with `content`: a temporary file, fsync, rename, fsync of the directory. */
+  async #writeAtomically(file: string, content: string, what: string): Promise<void> {
+    const temporary = `${file}.${process.pid}.${this.#temporaries++}.tmp`;
     try {
       await mkdir(this.directory, { recursive: true });
       const handle = await open(temporary, 'w');
       try {
-        await handle.writeFile(`${stringifyJson(content)}\n`, 'utf8');
+        await handle.writeFile(content, 'utf8');
         await handle.sync();
       } finally {
         await handle.close();
@@ -95,25 +177,42 @@ export class FileCheckpointStore implements CheckpointStore {
       await syncDirectory(this.directory);
     } catch (error) {
       await rm(temporary, { force: true });
-      throw new SluiceError('CHECKPOINT_SAVE_FAILED', `could not save checkpoint "${key}" to ${file}: ${messageOf(error)}`, {
-        retriable: true,
-        cause: error,
-      });
+      throw new SluiceError(
+        'CHECKPOINT_SAVE_FAILED',
+        `could not save ${what} to ${file}: ${messageOf(error)}`,
+        {
+          retriable: true,
+          cause: error,
+        },
+      );
     }
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SluiceError('CHECKPOINT_STORE_CLOSED', `the checkpoint store in ${this.directory} is closed`);
+    if (this.#closed)
+      throw new SluiceError('CHECKPOINT_STORE_CLOSED', `the checkpoint store in ${this.directory} is closed`);
   }
 }
 
-/** The checkpoint held by a file's text, after checking its shape and checksum. */
-function checkpointIn(text: string, file: string): unknown {
+/** A failed read of `file`, retriable. */
+function readFailed(file: string, error: unknown): SluiceError {
+  return new SluiceError(
+    'CHECKPOINT_READ_FAILED',
+    `could not read checkpoint file ${file}: ${messageOf(error)}`,
+    {
+      retriable: true,
+      cause: error,
+    },
+  );
+}
+
+/** The checkpoint held by a file's text, after checking its shape and checksum; `startOver` says how to go on. */
+function checkpointIn(text: string, file: string, startOver: string): unknown {
   const corrupt = (problem: string, cause?: unknown): SluiceError =>
     new SluiceError(
       'CHECKPOINT_CORRUPT',
       `checkpoint file ${file} is corrupt: ${problem}. Sluice will not guess where to resume: restore the file from a ` +
-        `backup, or delete it to start over from the source's configured start`,
+        `backup, or ${startOver}`,
       { cause },
     );
   let content: Value;
@@ -128,7 +227,8 @@ function checkpointIn(text: string, file: string): unknown {
   const stored = content.sha256;
   if (typeof stored !== 'string') throw corrupt(`expected a "sha256" text, found ${describe(stored)}`);
   const actual = sha256(canonicalText(content.checkpoint, file));
-  if (actual !== stored) throw corrupt(`the checkpoint's sha256 is ${actual}, but the file records ${stored}`);
+  if (actual !== stored)
+    throw corrupt(`the checkpoint's sha256 is ${actual}, but the file records ${stored}`);
   return content.checkpoint;
 }
 
@@ -138,9 +238,17 @@ function canonicalText(checkpoint: unknown, where: string): string {
   try {
     text = stringifyJson(sortKeys(checkpoint as Value));
   } catch (error) {
-    throw new SluiceError('CHECKPOINT_INVALID', `checkpoint "${where}" cannot be stored as JSON: ${messageOf(error)}`, { cause: error });
+    throw new SluiceError(
+      'CHECKPOINT_INVALID',
+      `checkpoint "${where}" cannot be stored as JSON: ${messageOf(error)}`,
+      { cause: error },
+    );
   }
-  if (text === undefined) throw new SluiceError('CHECKPOINT_INVALID', `checkpoint "${where}" is ${String(checkpoint)}, which JSON cannot hold`);
+  if (text === undefined)
+    throw new SluiceError(
+      'CHECKPOINT_INVALID',
+      `checkpoint "${where}" is ${String(checkpoint)}, which JSON cannot hold`,
+    );
   return text;
 }
 

@@ -51,8 +51,8 @@ async function sourceCheckpoint(files: string[]): Promise<string> {
   throw new Error(`no checkpoint file holds line 50: ${files.join(', ')}`);
 }
 
-describe('checkpoints: a corrupt checkpoint stops `sluice run`, named, with the way to recover; never a silent reset', () => {
-  test('a checkpoint changed, cut short or emptied: exit 1 naming the file, nothing read again or skipped; intact: resumes', async (t) => {
+describe('checkpoints: a corrupt or deleted checkpoint stops `sluice run`, named, with the way to recover; never a silent reset', () => {
+  test('a checkpoint changed, cut short, emptied or deleted: exit 1 naming the file, nothing read again or skipped; intact: resumes', async (t) => {
     const { dir, files } = await ranOnce(t);
     const file = await sourceCheckpoint(files);
     const intact = await readFile(file, 'utf8');
@@ -71,13 +71,30 @@ describe('checkpoints: a corrupt checkpoint stops `sluice run`, named, with the 
         said.includes(`checkpoint file ${file} is corrupt`),
         `${what}: the error line names the file: ${said || output}`,
       );
-      assert.match(said, /restore the file from a backup, or delete it to start over/, what);
+      assert.match(
+        said,
+        /restore the file from a backup, or delete it and remove "[^"]+" from \S+~keys\.json to start over/,
+        what,
+      );
       assert.deepEqual(
         await copied(dir),
         Array.from({ length: 50 }, (_, index) => index + 1),
         `${what}: nothing read again or skipped`,
       );
     }
+    await rm(file);
+    const deleted = await SluiceProcess.run(['run', join(dir, 'pipeline.yaml')]);
+    assert.equal(deleted.code, 1, `deleted: ${deleted.output.slice(-1500)}`);
+    const said = deleted.output.split('\n').find((line) => line.startsWith('sluice: ')) ?? '';
+    assert.ok(
+      said.includes(`checkpoint file ${file} is missing`),
+      `deleted: ${said || deleted.output.slice(-1500)}`,
+    );
+    assert.deepEqual(
+      await copied(dir),
+      Array.from({ length: 50 }, (_, index) => index + 1),
+      'deleted: nothing read again',
+    );
     await writeFile(file, intact);
     const resumed = await SluiceProcess.run(['run', join(dir, 'pipeline.yaml')]);
     assert.equal(resumed.code, 0, resumed.output.slice(-1500));

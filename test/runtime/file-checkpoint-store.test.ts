@@ -19,7 +19,13 @@ describe('FileCheckpointStore', () => {
   test('load gives undefined for a key never saved, and a saved checkpoint after save', async () => {
     const store = new FileCheckpointStore(join(root, 'roundtrip', 'state'));
     assert.equal(await store.load('pipe/source/file'), undefined);
-    const checkpoint = { line: 42, byte: 1187, lsn: 12345678901234567890n, amount: new Decimal('26.30'), parts: [1, 'a', null] };
+    const checkpoint = {
+      line: 42,
+      byte: 1187,
+      lsn: 12345678901234567890n,
+      amount: new Decimal('26.30'),
+      parts: [1, 'a', null],
+    };
     await store.save('pipe/source/file', checkpoint);
     assert.deepEqual(await store.load('pipe/source/file'), checkpoint);
     await store.close();
@@ -31,10 +37,23 @@ describe('FileCheckpointStore', () => {
     const keys = ['a/b', 'a%2fb', 'a_b', '../escape', 'ünï/cödé', 'x'.repeat(400), `${'x'.repeat(400)}y`];
     for (const [index, key] of keys.entries()) await store.save(key, { index });
     for (const [index, key] of keys.entries()) assert.deepEqual(await store.load(key), { index });
-    const files = await readdir(directory);
+    const files = (await readdir(directory)).filter((file) => file !== '~keys.json');
     assert.equal(files.length, keys.length);
-    assert.ok(files.every((file) => file.endsWith('.json') && !file.startsWith('.') && file.length < 255), files.join(' '));
-    const content = JSON.parse(await readFile(store.fileOf('a/b'), 'utf8')) as { version: number; checkpoint: unknown; sha256: string; saved_at: string };
+    assert.deepEqual(
+      JSON.parse(await readFile(join(directory, '~keys.json'), 'utf8')),
+      [...keys].sort(),
+      'every key is listed',
+    );
+    assert.ok(
+      files.every((file) => file.endsWith('.json') && !file.startsWith('.') && file.length < 255),
+      files.join(' '),
+    );
+    const content = JSON.parse(await readFile(store.fileOf('a/b'), 'utf8')) as {
+      version: number;
+      checkpoint: unknown;
+      sha256: string;
+      saved_at: string;
+    };
     assert.equal(content.version, 1);
     assert.deepEqual(content.checkpoint, { index: 0 });
     assert.match(content.sha256, /^[0-9a-f]{64}$/);
@@ -45,12 +64,14 @@ describe('FileCheckpointStore', () => {
   test('concurrent saves of one key are serialised: the last call wins and no temporary file is left', async () => {
     const directory = join(root, 'concurrent');
     const store = new FileCheckpointStore(directory);
-    await Promise.all(Array.from({ length: 40 }, (_, index) => store.save('k', { index, padding: 'x'.repeat(index * 100) })));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, index) => store.save('k', { index, padding: 'x'.repeat(index * 100) })),
+    );
     assert.deepEqual(await store.load('k'), { index: 39, padding: 'x'.repeat(3900) });
     const pending = Array.from({ length: 10 }, (_, index) => store.save('k', { index: 100 + index }));
     assert.deepEqual(await store.load('k'), { index: 109 }, 'load waits for pending saves');
     await Promise.all(pending);
-    assert.deepEqual(await readdir(directory), ['k.json']);
+    assert.deepEqual((await readdir(directory)).sort(), ['k.json', '~keys.json']);
     await store.close();
   });
 
@@ -64,10 +85,53 @@ describe('FileCheckpointStore', () => {
       assert.equal(error.code, 'CHECKPOINT_CORRUPT');
       assert.ok(error.message.includes(file), error.message);
       assert.match(error.message, /sha256/);
-      assert.match(error.message, /delete it to start over/);
+      assert.match(error.message, /delete it and remove "p\/s\/file" from \S+~keys\.json to start over/);
       return true;
     });
     await store.close();
+  });
+
+  test('a checkpoint file deleted after it was saved is refused as missing, naming the way out', async () => {
+    const directory = join(root, 'deleted');
+    const store = new FileCheckpointStore(directory);
+    await store.save('p/s/file', { line: 10 });
+    await store.save('p/s/other', { line: 3 });
+    await rm(store.fileOf('p/s/file'));
+    await assert.rejects(store.load('p/s/file'), (error: unknown) => {
+      assert.ok(error instanceof SluiceError);
+      assert.equal(error.code, 'CHECKPOINT_MISSING');
+      assert.ok(error.message.includes(store.fileOf('p/s/file')), error.message);
+      assert.match(error.message, /remove "p\/s\/file" from \S+~keys\.json to start over/);
+      return true;
+    });
+    assert.equal(await store.load('p/s/new'), undefined, 'a key never saved is new');
+    await store.close();
+
+    // Taking the key off the list is how a source is started over; a fresh store reads the list again.
+    await writeFile(join(directory, '~keys.json'), JSON.stringify(['p/s/other']));
+    const reopened = new FileCheckpointStore(directory);
+    assert.equal(await reopened.load('p/s/file'), undefined);
+    assert.deepEqual(await reopened.load('p/s/other'), { line: 3 });
+    await writeFile(join(directory, '~keys.json'), '{"not": "a list"');
+    await reopened.close();
+    await assert.rejects(new FileCheckpointStore(directory).load('p/s/other'), {
+      code: 'CHECKPOINT_CORRUPT',
+      message: /key list .*~keys\.json is corrupt/,
+    });
+  });
+
+  test('checkpoint files saved before the key list existed join it when read, and are then guarded too', async () => {
+    const directory = join(root, 'upgraded');
+    const store = new FileCheckpointStore(directory);
+    await store.save('k', { line: 1 });
+    await store.close();
+    await rm(join(directory, '~keys.json'));
+    const upgraded = new FileCheckpointStore(directory);
+    assert.deepEqual(await upgraded.load('k'), { line: 1 });
+    assert.deepEqual(JSON.parse(await readFile(join(directory, '~keys.json'), 'utf8')), ['k']);
+    await rm(upgraded.fileOf('k'));
+    await assert.rejects(upgraded.load('k'), { code: 'CHECKPOINT_MISSING' });
+    await upgraded.close();
   });
 
   test('a file cut short or not in the expected shape is refused as corrupt', async () => {
@@ -89,7 +153,12 @@ describe('FileCheckpointStore', () => {
     await store.save('k', { b: 2, a: { d: 4, c: 3 } });
     const file = store.fileOf('k');
     const content = JSON.parse(await readFile(file, 'utf8'));
-    const reordered = { saved_at: content.saved_at, sha256: content.sha256, checkpoint: { a: { c: 3, d: 4 }, b: 2 }, version: 1 };
+    const reordered = {
+      saved_at: content.saved_at,
+      sha256: content.sha256,
+      checkpoint: { a: { c: 3, d: 4 }, b: 2 },
+      version: 1,
+    };
     await writeFile(file, JSON.stringify(reordered, null, 2));
     assert.deepEqual(await store.load('k'), { a: { c: 3, d: 4 }, b: 2 });
     await store.close();
