@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+
 /**
  * What a reliability scenario did and found: the faults it injected, what it offered, what arrived, and what went
  * wrong. A passing scenario has `lost === 0`, `regressed === 0` and no `problems`.
@@ -21,4 +23,12 @@ export interface ScenarioReport {
   readonly regressed: number;
   /** Anything else wrong (unexpected DLQ entries, rows that should not exist, a failed run), in words. */
   readonly problems: readonly string[];
+}
+
+/** Asserts what every fault scenario must end with: `faults` injected, no problem, nothing lost, no row regressed. */
+export function assertSurvived(report: ScenarioReport, faults: number): void {
+  assert.deepEqual(report.problems, [], `${report.scenario}: problems`);
+  assert.equal(report.faults, faults, `${report.scenario}: faults injected`);
+  assert.equal(report.lost, 0, `${report.scenario}: nothing lost`);
+  assert.equal(report.regressed, 0, `${report.scenario}: no row moved back to an older version`);
 }

@@ -7,6 +7,7 @@ import { startMockKafka, type RunningKafka } from '../../cli/embedded-kafka.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../cli/embedded-postgres.js';
 import { runCdcToPostgres } from './cdc-to-postgres-scenario.js';
 import { runKafkaToPostgres } from './kafka-to-postgres-scenario.js';
+import { assertSurvived } from './scenario-report.js';
 
 let postgres: RunningPostgres;
 let kafka: RunningKafka;
@@ -31,10 +32,7 @@ describe('source outage: the connections to the CDC source Postgres are cut for 
       fault: { kind: 'source-outage', durationMs: 4_000 },
       log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
-    assert.deepEqual(report.problems, []);
-    assert.equal(report.faults, 1);
-    assert.equal(report.lost, 0, 'no change lost');
-    assert.equal(report.regressed, 0, 'no row moved back to an older version');
+    assertSurvived(report, 1);
   });
 });
 
@@ -52,10 +50,7 @@ describe('source outage: the connections to Kafka are cut for a while', () => {
       fault: { kind: 'source-outage', durationMs: 4_000 },
       log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
-    assert.deepEqual(report.problems, []);
-    assert.equal(report.faults, 1);
-    assert.equal(report.lost, 0, 'no record lost');
-    assert.equal(report.regressed, 0, 'no row moved back to an older version');
+    assertSurvived(report, 1);
     assert.equal(report.written + report.deadLettered, report.offered);
   });
 });
