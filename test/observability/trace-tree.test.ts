@@ -8,6 +8,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../cli/embedded-postgres.js';
 import { SluiceProcess } from '../reliability/sluice-process.js';
 import { useKafka } from '../support/kafka.js';
+import { DEAD_LETTER_TABLE_DDL } from '../support/postgres.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 const kafka = useKafka();
@@ -59,9 +60,7 @@ describe('traces of a Kafka → worker operators → Postgres run', () => {
     await setup.query(
       'CREATE TABLE orders (id bigint PRIMARY KEY, email text, amount numeric(12,2), tag text)',
     );
-    await setup.query(
-      'CREATE TABLE dead_letters (node text, reason text, rule text, field text, value text, source_name text, source_position text, dead_lettered_at timestamptz, record jsonb, raw bytea)',
-    );
+    await setup.query(DEAD_LETTER_TABLE_DDL);
     await setup.end();
 
     const file = join(workDir, 'pipeline.yaml');

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { RunningPostgres } from '../../cli/embedded-postgres.js';
 import { KafkaProxy } from '../support/kafka-proxy.js';
+import { DEAD_LETTER_TABLE_DDL } from '../support/postgres.js';
 import { KafkaProducer, type KeyedMessage } from './kafka-producer.js';
 import type { ScenarioReport } from './scenario-report.js';
 import { SluiceProcess } from './sluice-process.js';
@@ -138,9 +139,7 @@ export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise
     await pool.query(
       'CREATE TABLE orders (id bigint PRIMARY KEY, version bigint NOT NULL, email text, amount numeric(12,2), tag text, _version numeric)',
     );
-    await pool.query(
-      'CREATE TABLE dead_letters (node text, reason text, rule text, field text, value text, source_name text, source_position text, dead_lettered_at timestamptz, record jsonb, raw bytea)',
-    );
+    await pool.query(DEAD_LETTER_TABLE_DDL);
     const file = join(options.workDir, `kafka-${suffix}.yaml`);
     await writeFile(file, PIPELINE({ topic, group: `reliability-${suffix}` }));
     const env = { KAFKA_BROKERS: proxy?.bootstrapServers ?? options.brokers, TARGET_PG_URL: url };

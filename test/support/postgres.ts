@@ -24,6 +24,11 @@ export interface TestDatabase {
   readonly pool: pg.Pool;
 }
 
+/** A table `dead_letters` holding DLQ rows (`deadLetterRow`), for tests whose `dlq:` is a Postgres table. */
+export const DEAD_LETTER_TABLE_DDL =
+  'CREATE TABLE dead_letters (node text, reason text, rule text, field text, value text, source_name text, ' +
+  'source_position text, dead_lettered_at timestamptz, record jsonb, raw bytea)';
+
 /** A name no other test uses: `prefix_` followed by random hex. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
