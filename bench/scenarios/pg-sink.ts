@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../runtime/record.js';
 import { BENCH_BATCH, generatedBatches } from '../generated-orders.js';
@@ -47,20 +48,30 @@ async function measured(write: (db: BenchPostgres) => Promise<void>): Promise<Sy
   }
 }
 
-/** The ceiling: one COPY of every pre-built row (encoding included), in one transaction. */
+/** One batch of rows in COPY text format. */
+function copyChunk(batch: readonly Row[]): string {
+  let chunk = '';
+  for (const row of batch) chunk += OrdersTable.copyLine(row);
+  return chunk;
+}
+
+/** One `COPY` of `chunks` (COPY text) into the orders table, inside whatever transaction `client` is in. */
+function copyChunks(client: pg.PoolClient, chunks: Iterable<string>): Promise<void> {
+  return pipeline(
+    Readable.from(chunks),
+    client.query(copyFrom(`COPY ${TABLE.name} (${OrdersTable.COLUMNS.join(', ')}) FROM STDIN`)),
+  );
+}
+
+/** The ceiling: one COPY of every pre-built row (encoding included, batch by batch as it streams), in one transaction. */
 async function copyAll(db: BenchPostgres, rows: readonly Row[][]): Promise<void> {
   const client = await db.pool.connect();
   try {
-    const lines = function* () {
-      for (const batch of rows) {
-        let chunk = '';
-        for (const row of batch) chunk += OrdersTable.copyLine(row);
-        yield chunk;
-      }
-    };
-    await pipeline(
-      Readable.from(lines()),
-      client.query(copyFrom(`COPY ${TABLE.name} (${OrdersTable.COLUMNS.join(', ')}) FROM STDIN`)),
+    await copyChunks(
+      client,
+      (function* () {
+        for (const batch of rows) yield copyChunk(batch);
+      })(),
     );
   } finally {
     client.release();
@@ -75,13 +86,9 @@ async function copyPerBatch(db: BenchPostgres, rows: readonly Row[][]): Promise<
   const client = await db.pool.connect();
   try {
     for (const batch of rows) {
-      let chunk = '';
-      for (const row of batch) chunk += OrdersTable.copyLine(row);
+      const chunk = copyChunk(batch);
       await client.query('BEGIN');
-      await pipeline(
-        Readable.from([chunk]),
-        client.query(copyFrom(`COPY ${TABLE.name} (${OrdersTable.COLUMNS.join(', ')}) FROM STDIN`)),
-      );
+      await copyChunks(client, [chunk]);
       await client.query('COMMIT');
     }
   } finally {
