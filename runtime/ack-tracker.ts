@@ -66,6 +66,24 @@ export class AckTracker<P> {
     return this.#committable;
   }
 
+  /**
+   * Replaces batch `id`'s position with a later one, learned after it was tracked (a transaction's commit that
+   * arrived after its last records were taken). A partially acknowledged batch keeps its position. Returns the new
+   * committable position when batch `id` is the end of the acknowledged prefix, else `undefined`.
+   */
+  advance(id: number, position: P): P | undefined {
+    const index = id - this.#firstId;
+    if (index >= this.#entries.length) throw new RangeError(`batch ${id} was never tracked`);
+    // Dropped from the front: committed long ago, and later batches with it.
+    if (index < 0) return undefined;
+    const entry = this.#entries[index]!;
+    if (entry.partial) return undefined;
+    entry.position = position;
+    if (index !== this.#head - 1) return undefined;
+    this.#committable = position;
+    return position;
+  }
+
   /** The end of the contiguous acknowledged prefix: the position safe to commit. */
   get committable(): P | undefined {
     return this.#committable;

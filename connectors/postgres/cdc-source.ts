@@ -53,7 +53,8 @@ const QUEUE_BATCHES = 4;
  *   replays every change since its consistent point, deletes of rows the interrupted snapshot wrote included.
  * - The slot confirms (standby status update) the end of the contiguous acknowledged prefix of transactions, never
  *   more: after a restart the server resends everything after it. It confirms at every advance, and every
- *   `heartbeat` also when idle (then up to the server's WAL end), so the WAL never grows without bound.
+ *   `heartbeat` also when idle (then up to the server's WAL end), so the WAL never grows without bound, and once
+ *   more on `close`, so a commit that arrived after its records were read is not replayed after a clean stop.
  * - Records: see `CdcChangeDecoder` (commit LSN and time, TOAST, truncates) and `decodeTextValue` (types).
  */
 export class PostgresCdcSource implements Source {
@@ -83,6 +84,8 @@ export class PostgresCdcSource implements Source {
   #failure: Error | undefined;
   #tracker = new AckTracker<Position>();
   #lastEnd = 0n;
+  /** The last stream batch when it ended before its transaction's commit was read: that commit is where it ends. */
+  #openBatch: number | undefined;
   #serverEnd = 0n;
   #markerSaved = true;
   #commits: Promise<void> = Promise.resolve();
@@ -155,6 +158,7 @@ export class PostgresCdcSource implements Source {
     const snapshotting = mode === 'always' || (mode === 'initial' && (!slotExists || resnapshot));
     this.#markerSaved = !(snapshotting && mode === 'initial');
     this.#lastEnd = this.#startLsn;
+    this.#openBatch = undefined;
     this.#tracker = new AckTracker<Position>({ lsn: this.#startLsn, snapshotComplete: !snapshotting });
     if (!snapshotting) return;
     this.#snapshotClient = new pg.Client(cdcClientConfig(config, `${name}:snapshot`));
@@ -282,6 +286,7 @@ export class PostgresCdcSource implements Source {
     for (; taken < this.#queue.length; taken++) {
       const { item, bytes: size } = this.#queue[taken]!;
       if (item.kind === 'commit') {
+        if (records.length === 0 && rejected.length === 0) this.#endOpenBatch(item.endLsn);
         this.#lastEnd = item.endLsn;
         commits.push({ records: records.length, lsn: item.endLsn });
         continue;
@@ -291,6 +296,7 @@ export class PostgresCdcSource implements Source {
       if (item.kind === 'record') records.push(item.record);
       else rejected.push(item.letter);
     }
+    const endsInTransaction = taken > 0 && this.#queue[taken - 1]!.item.kind !== 'commit';
     this.#queue.splice(0, taken);
     this.#queuedRecords -= records.length + rejected.length;
     if (this.#paused && this.#queuedRecords < this.#batchRecords) {
@@ -303,6 +309,7 @@ export class PostgresCdcSource implements Source {
       return null;
     }
     const id = this.#tracker.track({ lsn: this.#lastEnd, snapshotComplete: true });
+    this.#openBatch = endsInTransaction ? id : undefined;
     const partial = (count: number): Position => {
       let lsn = before;
       for (const commit of commits) if (commit.records <= count) lsn = commit.lsn;
@@ -318,6 +325,14 @@ export class PostgresCdcSource implements Source {
         if (committable !== undefined) this.#onCommittable(committable);
       },
     };
+  }
+
+  /** A commit read after the last records of its transaction were taken: the batch that took them ends there. */
+  #endOpenBatch(endLsn: bigint): void {
+    if (this.#openBatch === undefined) return;
+    const committable = this.#tracker.advance(this.#openBatch, { lsn: endLsn, snapshotComplete: true });
+    this.#openBatch = undefined;
+    if (committable !== undefined) this.#onCommittable(committable);
   }
 
   /** Confirms a committable position to the server, after recording that the initial snapshot completed when it did. */
@@ -341,7 +356,11 @@ export class PostgresCdcSource implements Source {
     const replication = this.#replication;
     if (!replication?.streaming || !this.#markerSaved) return;
     // Commits that arrived after their transaction's last record was taken: their records are tracked already.
-    while (this.#queue[0]?.item.kind === 'commit') this.#lastEnd = (this.#queue.shift()!.item as { endLsn: bigint }).endLsn;
+    while (this.#queue[0]?.item.kind === 'commit') {
+      const { endLsn } = this.#queue.shift()!.item as { endLsn: bigint };
+      this.#endOpenBatch(endLsn);
+      this.#lastEnd = endLsn;
+    }
     let flushed = this.#tracker.committable?.lsn ?? this.#startLsn;
     const idle = this.#tracker.pending === 0 && this.#queue.length === 0 && !this.#decoder!.inTransaction;
     if (idle) {
@@ -362,6 +381,7 @@ export class PostgresCdcSource implements Source {
     this.#heartbeat = undefined;
     this.#wake?.();
     await this.#commits;
+    this.#beat();
     const replication = this.#replication;
     const snapshotClient = this.#snapshotClient;
     const control = this.#control;

@@ -33,6 +33,30 @@ describe('AckTracker', () => {
     assert.equal(tracker.committable, 15);
   });
 
+  test('advancing a batch moves the committable position only when it ends the acknowledged prefix', () => {
+    const tracker = new AckTracker<number>();
+    const ids = [10, 20, 30].map((position) => tracker.track(position));
+    // Not yet acknowledged: the new position waits for the acknowledgement.
+    assert.equal(tracker.advance(ids[0]!, 12), undefined);
+    assert.equal(tracker.ack(ids[0]!), 12);
+    // Already committed and the end of the prefix: committable moves at once.
+    assert.equal(tracker.advance(ids[0]!, 15), 15);
+    assert.equal(tracker.committable, 15);
+    assert.equal(tracker.ack(ids[1]!), 20);
+    // No longer the end of the prefix: the later batch's position stands.
+    assert.equal(tracker.advance(ids[0]!, 18), undefined);
+    assert.equal(tracker.committable, 20);
+    assert.throws(() => tracker.advance(99, 1), RangeError);
+  });
+
+  test('a partially acknowledged batch keeps its position when advanced', () => {
+    const tracker = new AckTracker<number>();
+    const id = tracker.track(10);
+    assert.equal(tracker.ack(id, 5), 5);
+    assert.equal(tracker.advance(id, 12), undefined);
+    assert.equal(tracker.committable, 5);
+  });
+
   test('acknowledging twice or an unknown id throws', () => {
     const tracker = new AckTracker<number>();
     const id = tracker.track(1);

@@ -290,7 +290,7 @@ describe('postgres_cdc source', () => {
   });
 
   test('a restart in the middle of the initial snapshot takes a fresh one and replays the slot: deletes in between arrive', async (t) => {
-    const { database, config } = await setUp(
+    const { database, config, slot } = await setUp(
       t,
       ['CREATE TABLE big (id int PRIMARY KEY, v text)', `INSERT INTO big SELECT g, 'v' || g FROM generate_series(1, 40) AS g`, 'ANALYZE big'],
       ['big'],
@@ -323,6 +323,8 @@ describe('postgres_cdc source', () => {
       assert.ok(lsnOf(records[40]!) < lsnOf(reads[0]!));
       assert.deepEqual([records[41]!.op, records[41]!.after], ['insert', { id: 41, v: 'late' }]);
       await eventually(async () => checkpoints.values.get('snapshot') !== undefined && (checkpoints.values.get('snapshot') as { done: boolean }).done, 'the snapshot marker');
+      // The insert's commit may arrive after its record was read; the heartbeat confirms it then.
+      await eventually(async () => lsnValue(await confirmedFlush(database, slot)) > lsnOf(records[41]!), 'the slot to confirm the late insert');
     } finally {
       await second.close();
     }
