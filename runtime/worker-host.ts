@@ -2,16 +2,23 @@ import { threadId } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ComponentRegistry } from './component.js';
 import { messageOf } from './errors.js';
-import type { BatchOperator } from './operator.js';
+import type { BatchOperator, OperatorResult } from './operator.js';
 import type { ChangeRecord } from './record.js';
 import { RecordCodec } from './record-codec.js';
-import { type WorkerReply, type WorkerSetup, type WorkerTask, toWireResult } from './worker-protocol.js';
+import {
+  type WireResult,
+  type WorkerReply,
+  type WorkerSetup,
+  type WorkerTask,
+  toWireResult,
+} from './worker-protocol.js';
 
 /**
  * The worker-thread side of the operator pool: builds the nodes named in its {@link WorkerSetup} with a registry
- * (all of them on the start-up check, else each on first use, exactly as the engine builds them) and answers {@link WorkerTask}s with reply bytes. What a
- * node throws, or a node it cannot build, is answered as `{ thrown }` (the engine fails the pipeline as it would
- * inline); only a dying thread makes a task reject.
+ * (all of them on the start-up check, else each on first use, exactly as the engine builds them) and answers
+ * {@link WorkerTask}s with reply bytes, running a task's chain of nodes one after the other on the thread. What a
+ * node throws, or a node it cannot build, is answered as `{ thrown, node }` (the engine fails the pipeline as it
+ * would inline); only a dying thread makes a task reject.
  */
 export class WorkerHost {
   readonly #registry: ComponentRegistry;
@@ -31,19 +38,36 @@ export class WorkerHost {
     const startMs = performance.timeOrigin + performance.now();
     let reply: WorkerReply;
     try {
-      if (task.node === '') {
+      if (task.nodes.length === 0) {
         await Promise.all(this.#setup.nodes.map(async (node) => this.#operator(node.name)));
-        return this.#codec.encode({ result: { records: [] } } satisfies WorkerReply);
+        return this.#codec.encode({ results: [] } satisfies WorkerReply);
       }
-      const operator = await this.#operator(task.node);
-      const records = this.#codec.decode<ChangeRecord[]>(task.records);
-      reply = { result: toWireResult(await operator.process(records)) };
+      reply = await this.#runChain(task.nodes, this.#codec.decode<ChangeRecord[]>(task.records));
     } catch (error) {
-      reply = { thrown: messageOf(error) };
+      reply = { thrown: messageOf(error), node: task.nodes[0] ?? '' };
     }
     if (task.traceparent !== undefined)
       reply = { ...reply, ran: { startMs, endMs: performance.timeOrigin + performance.now(), threadId } };
     return this.#codec.encode(reply);
+  }
+
+  /** Runs each node on what the one before gave, up to the first failure or throw. */
+  async #runChain(nodes: readonly string[], records: ChangeRecord[]): Promise<WorkerReply> {
+    const results: WireResult[] = [];
+    let input = records;
+    for (const node of nodes) {
+      let result: OperatorResult;
+      try {
+        const operator = await this.#operator(node);
+        result = await operator.process(input);
+      } catch (error) {
+        return { thrown: messageOf(error), node };
+      }
+      results.push(toWireResult(result, input));
+      if (result.failure !== undefined) break;
+      input = result.records;
+    }
+    return { results };
   }
 
   #operator(name: string): Promise<BatchOperator> {

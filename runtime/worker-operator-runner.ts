@@ -54,12 +54,24 @@ interface NodeState {
   hopMs: number;
 }
 
-/** A share of one batch sent to one lane as one task: the records, with their indexes in the batch. */
+/**
+ * One node's result for one piece, with the index in the batch of each record it gave when every one of them is a
+ * record the piece started with (kept by a filter or a rule set), so the batch's order can be restored.
+ */
+interface Link {
+  readonly result: OperatorResult;
+  readonly origins: readonly number[] | undefined;
+}
+
+/**
+ * A share of one batch sent to one lane as one task: the records, with their indexes in the batch, and the result
+ * of each node of the task's chain.
+ */
 interface Piece {
   readonly lane: number;
   indices: number[];
   records: ChangeRecord[];
-  result: OperatorResult;
+  links: Link[];
 }
 
 /** The message of what a thread rejected with (piscina may pass on objects that are not errors). */
@@ -77,14 +89,18 @@ type Failing = NonNullable<OperatorResult['failure']>;
  * **Lanes and order.** Each batch is split into lanes by a hash of each record's key (`laneOf`); each lane is one
  * thread (`WorkerPool`), and a lane's share is cut into tasks of at most `taskRecords` records, sent in order, so
  * records with the same key are processed in order by the same thread, and per-key state in a custom operator
- * always meets its key. Results are put back together as one result for the batch: lane after lane, each in its
- * input order, so order is kept per key (not across keys). Dead letters and branches are kept.
+ * always meets its key. Results are put back together as one result for the batch: in batch order when every
+ * record a node gave is one it was given (a filter, a rule set: the thread answers with their indexes), otherwise
+ * lane after lane, each in its input order, so order is kept per key (not across keys). Dead letters and branches
+ * are kept.
  *
  * **Failures.** When an operator fails a record (a `fail` rule), `handled` is the index in the original batch of
  * the first failing record across every lane, and records, branches and dead letters hold only what came from
  * smaller indexes: a task that already went past that index is run again on its records before it (the pipeline
- * stops after a failure, so running them twice changes no later output). What an operator throws fails the
- * pipeline as it would inline.
+ * stops after a failure, so running them twice changes no later output). A node that fails a record of a batch
+ * put back together lane after lane (after a node that made new records) cannot place the failure in batch order:
+ * it hands nothing on and acknowledges none of the batch, which is read again after a restart (`#keepOrder`).
+ * What an operator throws fails the pipeline as it would inline.
  *
  * **Dying threads.** A task whose thread dies (`process.exit`, an uncaught exception, its heap limit) is run again
  * on the replacement thread up to `retries` times; then its records go to the DLQ with the reason, and the
@@ -95,6 +111,13 @@ type Failing = NonNullable<OperatorResult['failure']>;
  * and the hop's cost per record (encoding and decoding the batch and its result, plus `HOP_FIXED_MS` per task);
  * it moves to `os.availableParallelism()` threads when its cost is at least `AUTO_MARGIN` times the hop's, and
  * otherwise stays inline for good.
+ *
+ * **Chains.** Nodes on the workers that follow one another with nothing in between (the second reads only the
+ * first, and nothing else reads the first) run as one task: the thread runs the whole chain on a lane's records and
+ * answers with every node's result (records a node passed on unchanged come back as indexes, not bytes), so the
+ * records cross once each way instead of once per node. The first node's `run` returns its result and keeps the
+ * later nodes' results for their own `run` calls on the records it gave. A failure or a throw anywhere in a chain
+ * (rare: the pipeline then stops) runs the batch again node by node, so that it ends exactly as it would inline.
  *
  * **Overlap.** A node on the workers takes up to `batchesInFlight` batches at once (`overlap`): the engine
  * dispatches the next batch while the threads run the earlier ones and takes the results in input order. A lane
@@ -112,6 +135,12 @@ export class WorkerOperatorRunner implements OperatorRunner {
   readonly #taskRecords: number;
   readonly #retries: number;
   readonly #batchesInFlight: number;
+  /** Per node, the node that reads only it when nothing else reads it: the next link of a chain. */
+  readonly #next = new Map<string, string>();
+  /** Results a chain's first node computed for the later nodes, by the records each is run on. */
+  readonly #ahead = new WeakMap<ChangeRecord[], OperatorResult>();
+  /** Record lists out of batch order: merged lane after lane, or computed from such a list (see `#keepOrder`). */
+  readonly #outOfOrder = new WeakSet<ChangeRecord[]>();
   #pool: WorkerPool | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -158,6 +187,17 @@ export class WorkerOperatorRunner implements OperatorRunner {
         hopMs: 0,
       });
     }
+    const { spec } = options;
+    const readers = new Map<string, number>();
+    for (const node of [...spec.operators, ...spec.sinks])
+      for (const edge of node.from) readers.set(edge.node, (readers.get(edge.node) ?? 0) + 1);
+    for (const operator of spec.operators) {
+      const [edge, ...others] = operator.from;
+      if (edge === undefined || others.length > 0 || edge.branch !== undefined) continue;
+      if (this.#nodes.get(edge.node)?.placement === 'inline' || this.placement(operator.name) === 'inline')
+        continue;
+      if (readers.get(edge.node) === 1) this.#next.set(edge.node, operator.name);
+    }
   }
 
   /**
@@ -185,11 +225,51 @@ export class WorkerOperatorRunner implements OperatorRunner {
     operator: BatchOperator,
     records: ChangeRecord[],
   ): OperatorResult | Promise<OperatorResult> {
+    const result = this.#place(node, operator, records);
+    if (!this.#outOfOrder.has(records)) return result;
+    return result instanceof Promise
+      ? result.then((settled) => this.#keepOrder(settled))
+      : this.#keepOrder(result);
+  }
+
+  /**
+   * A result computed from records out of batch order. Its records and branches are out of order too. A failure
+   * cannot say how much of the batch, in order, came before the failing record: the result then passes nothing on
+   * and has handled none of the batch, which is read again after a restart, so nothing in it is lost.
+   */
+  #keepOrder(result: OperatorResult): OperatorResult {
+    if (result.failure !== undefined)
+      return { records: [], failure: { error: result.failure.error, handled: 0 } };
+    this.#outOfOrder.add(result.records);
+    for (const routed of Object.values(result.branches ?? {})) this.#outOfOrder.add(routed);
+    return result;
+  }
+
+  #place(
+    node: string,
+    operator: BatchOperator,
+    records: ChangeRecord[],
+  ): OperatorResult | Promise<OperatorResult> {
     const state = this.#nodes.get(node);
     if (state === undefined || state.placement === 'inline' || records.length === 0)
       return operator.process(records);
     if (state.placement === 'measuring') return this.#measure(node, state, operator, records);
-    return this.#dispatch(node, records);
+    const ahead = this.#ahead.get(records);
+    if (ahead !== undefined) {
+      this.#ahead.delete(records);
+      return ahead;
+    }
+    return this.#dispatch(this.#chainFrom(node), records);
+  }
+
+  /** `node` and the nodes on the workers that follow it as a chain. */
+  #chainFrom(node: string): string[] {
+    const chain = [node];
+    for (let next = this.#next.get(node); next !== undefined; next = this.#next.get(next)) {
+      if (this.placement(next) !== 'workers') break;
+      chain.push(next);
+    }
+    return chain;
   }
 
   /** Batches of `node` the engine may have in flight: `batchesInFlight` on the workers, else 1. */
@@ -236,7 +316,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
     state.batches++;
     const started = performance.now();
     this.#codec.decode(this.#codec.encode(records));
-    this.#codec.decode(this.#codec.encode(toWireResult(result)));
+    this.#codec.decode(this.#codec.encode(toWireResult(result, records)));
     // Warm-up batches warm the codec too: a cold codec would overstate the hop.
     if (state.batches <= AUTO_WARMUP_BATCHES) return;
     const tasks = Math.ceil(records.length / this.#taskRecords);
@@ -298,7 +378,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
         let reply: WorkerReply;
         try {
           reply = this.#codec.decode<WorkerReply>(
-            await pool.run(lane, { node: '', records: this.#codec.encode([]) }),
+            await pool.run(lane, { nodes: [], records: this.#codec.encode([]) }),
           );
         } catch (error) {
           throw new SluiceError(
@@ -318,7 +398,11 @@ export class WorkerOperatorRunner implements OperatorRunner {
     return this.#started;
   }
 
-  async #dispatch(node: string, records: ChangeRecord[]): Promise<OperatorResult> {
+  /**
+   * Runs `chain` on a batch across the lanes; returns the first node's result and keeps each later node's for its
+   * `run` (see **Chains**). A failure or a throw in a chain of several nodes runs the first node alone instead.
+   */
+  async #dispatch(chain: readonly string[], records: ChangeRecord[]): Promise<OperatorResult> {
     const pool = this.#ensurePool();
     await this.#start(pool);
     const shares = Array.from({ length: pool.lanes }, () => ({
@@ -345,27 +429,51 @@ export class WorkerOperatorRunner implements OperatorRunner {
           lane,
           indices: share.indices.slice(start, end),
           records: share.records.slice(start, end),
-          result: { records: [] },
+          links: [],
         });
       });
     }
-    await Promise.all(pieces.map(async (piece) => (piece.result = await this.#runPiece(node, piece))));
-    const failing = await this.#settleFailure(node, pieces);
-    return this.#merge(
-      pieces.filter((piece) => piece.records.length > 0),
-      failing,
-    );
+    if (chain.length === 1) {
+      const [node] = chain as [string];
+      await Promise.all(pieces.map(async (piece) => (piece.links = await this.#runPiece(chain, piece))));
+      const failing = await this.#settleFailure(node, pieces);
+      return this.#merge(
+        pieces.filter((piece) => piece.records.length > 0),
+        0,
+        failing,
+      );
+    }
+    try {
+      await Promise.all(pieces.map(async (piece) => (piece.links = await this.#runPiece(chain, piece))));
+    } catch (error) {
+      if (!(error instanceof SluiceError) || error.code !== 'OPERATOR_FAILED') throw error;
+      return this.#dispatch(chain.slice(0, 1), records);
+    }
+    if (pieces.some((piece) => piece.links.some((link) => link.result.failure !== undefined)))
+      return this.#dispatch(chain.slice(0, 1), records);
+    const first = this.#merge(pieces, 0, undefined);
+    let given = first.records;
+    for (let link = 1; link < chain.length; link++) {
+      const result = this.#merge(pieces, link, undefined);
+      this.#ahead.set(given, result);
+      given = result.records;
+    }
+    return first;
   }
 
-  /** Runs one piece on its lane, again on a replacement thread when its thread dies, then dead-letters it. */
-  async #runPiece(node: string, piece: Piece): Promise<OperatorResult> {
+  /**
+   * Runs one piece through `chain` on its lane, again on a replacement thread when its thread dies, then
+   * dead-letters it (at the chain's first node). Returns each node's result, its records as this side holds them.
+   */
+  async #runPiece(chain: readonly string[], piece: Piece): Promise<Link[]> {
     const pool = this.#ensurePool();
     const traced = WorkerTaskTrace.begin();
+    const [node] = chain as [string];
     for (let attempt = 0; ; attempt++) {
       let bytes: Uint8Array;
       try {
         bytes = await pool.run(piece.lane, {
-          node,
+          nodes: chain,
           records: this.#codec.encode(piece.records),
           ...(traced === undefined ? {} : { traceparent: traced.traceparent }),
         });
@@ -374,15 +482,15 @@ export class WorkerOperatorRunner implements OperatorRunner {
         if (attempt < this.#retries) {
           this.#logger.warn(
             { err: error, node, lane: piece.lane, attempt: attempt + 1 },
-            `worker lane ${piece.lane} died running operator "${node}" on ${piece.records.length} records; trying again`,
+            `worker lane ${piece.lane} died running operator "${chain.join('" → "')}" on ${piece.records.length} records; trying again`,
           );
           continue;
         }
-        return this.#deadPiece(node, piece, attempt + 1, error);
+        return this.#deadPiece(chain, piece, attempt + 1, error);
       }
       const reply = this.#codec.decode<WorkerReply>(bytes);
       traced?.end(
-        node,
+        chain,
         piece.lane,
         piece.records.length,
         reply.ran,
@@ -391,13 +499,26 @@ export class WorkerOperatorRunner implements OperatorRunner {
       if ('thrown' in reply) {
         throw new SluiceError('OPERATOR_FAILED', `${reply.thrown} (in worker lane ${piece.lane})`);
       }
-      return fromWireResult(reply.result);
+      let input = piece.records;
+      let origins: readonly number[] | undefined = piece.indices;
+      return reply.results.map((wire) => {
+        const result = fromWireResult(wire, input);
+        const from = origins;
+        origins =
+          wire.kept === undefined || from === undefined
+            ? undefined
+            : Array.from(wire.kept, (index) => from[index]!);
+        input = result.records;
+        return { result, origins };
+      });
     }
   }
 
-  #deadPiece(node: string, piece: Piece, attempts: number, error: unknown): OperatorResult {
+  #deadPiece(chain: readonly string[], piece: Piece, attempts: number, error: unknown): Link[] {
+    const [node] = chain as [string];
+    const running = chain.length === 1 ? `operator "${node}"` : `operators "${chain.join('" → "')}"`;
     const reason =
-      `the worker thread running operator "${node}" died ${attempts} times on a task of ${piece.records.length} ` +
+      `the worker thread running ${running} died ${attempts} times on a task of ${piece.records.length} ` +
       `records including this one (last: ${describe(error)}); the task's records were set aside`;
     this.#logger.error({ err: error, node, lane: piece.lane }, reason);
     const dead = piece.records.map((record): DeadLetter => ({
@@ -406,19 +527,22 @@ export class WorkerOperatorRunner implements OperatorRunner {
       source: { name: record.source.name, position: record.source.position },
       record,
     }));
-    return { records: [], dead };
+    return chain.map((_, link) => ({
+      result: link === 0 ? { records: [], dead } : { records: [] },
+      origins: [],
+    }));
   }
 
   /**
    * Makes the pieces agree on one failure: the smallest batch index any piece failed at. A piece that handled
    * records at or past it is run again on its records before it (which may fail earlier still). Returns the
-   * failure with that index, if any.
+   * failure with that index, if any. Pieces of a single-node chain only.
    */
   async #settleFailure(node: string, pieces: Piece[]): Promise<Failing | undefined> {
     for (;;) {
       let failing: Failing | undefined;
       for (const piece of pieces) {
-        const failure = piece.result.failure;
+        const failure = piece.links[0]!.result.failure;
         if (failure === undefined) continue;
         // A failure past the piece's last record fails just after it.
         const at = piece.indices[failure.handled] ?? piece.indices[piece.indices.length - 1]! + 1;
@@ -428,27 +552,31 @@ export class WorkerOperatorRunner implements OperatorRunner {
       const limit = failing.handled;
       const reruns: Piece[] = [];
       for (const piece of pieces) {
-        const handled = piece.result.failure?.handled ?? piece.records.length;
+        const handled = piece.links[0]!.result.failure?.handled ?? piece.records.length;
         const before = piece.indices.findIndex((index) => index >= limit);
         const below = before === -1 ? piece.records.length : before;
         if (handled === below) continue;
         piece.indices = piece.indices.slice(0, below);
         piece.records = piece.records.slice(0, below);
-        if (below === 0) piece.result = { records: [] };
+        if (below === 0) piece.links = [{ result: { records: [] }, origins: [] }];
         else reruns.push(piece);
       }
       if (reruns.length === 0) return failing;
-      await Promise.all(reruns.map(async (piece) => (piece.result = await this.#runPiece(node, piece))));
+      await Promise.all(reruns.map(async (piece) => (piece.links = await this.#runPiece([node], piece))));
     }
   }
 
-  #merge(pieces: Piece[], failure: Failing | undefined): OperatorResult {
+  /**
+   * The batch's result at node `link` of the pieces' chain. Records come in batch order when every piece's records
+   * have known origins (see {@link Link}); otherwise lane after lane, each in input order, and the records (and
+   * branches) are then marked out of batch order when more than one lane gave them (see {@link #keepOrder}).
+   */
+  #merge(pieces: Piece[], link: number, failure: Failing | undefined): OperatorResult {
     const ordered = [...pieces].sort((a, b) => a.lane - b.lane || a.indices[0]! - b.indices[0]!);
-    const records: ChangeRecord[] = [];
     const dead: DeadLetter[] = [];
     let branches: Record<string, ChangeRecord[]> | undefined;
-    for (const { result } of ordered) {
-      for (const record of result.records) records.push(record);
+    for (const piece of ordered) {
+      const { result } = piece.links[link]!;
       if (result.dead !== undefined) for (const letter of result.dead) dead.push(letter);
       if (result.branches === undefined) continue;
       branches ??= {};
@@ -457,11 +585,29 @@ export class WorkerOperatorRunner implements OperatorRunner {
         for (const record of routed) into.push(record);
       }
     }
+    const records = this.#mergedRecords(ordered, link);
+    const lanes = new Set(ordered.map((piece) => piece.lane)).size;
+    if (lanes > 1) for (const routed of Object.values(branches ?? {})) this.#outOfOrder.add(routed);
     return {
       records,
       ...(branches === undefined ? {} : { branches }),
       ...(dead.length === 0 ? {} : { dead }),
       ...(failure === undefined ? {} : { failure }),
     };
+  }
+  /** The records of node `link` across `ordered` pieces: in batch order by their origins when all are known. */
+  #mergedRecords(ordered: readonly Piece[], link: number): ChangeRecord[] {
+    if (ordered.every((piece) => piece.links[link]!.origins !== undefined)) {
+      const slots: ChangeRecord[] = [];
+      for (const piece of ordered) {
+        const { result, origins } = piece.links[link]!;
+        result.records.forEach((record, index) => (slots[origins![index]!] = record));
+      }
+      return slots.filter(() => true);
+    }
+    const records: ChangeRecord[] = [];
+    for (const piece of ordered) for (const record of piece.links[link]!.result.records) records.push(record);
+    if (new Set(ordered.map((piece) => piece.lane)).size > 1) this.#outOfOrder.add(records);
+    return records;
   }
 }

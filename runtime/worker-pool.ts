@@ -69,7 +69,7 @@ export class WorkerPool {
     if (this.#closing !== undefined) {
       throw new SluiceError(
         'WORKER_POOL_CLOSED',
-        `worker lane ${lane} was asked to run node "${task.node}" after the pool closed`,
+        `worker lane ${lane} was asked to run node "${task.nodes.join('" → "')}" after the pool closed`,
       );
     }
     const pool = this.#pools[lane];

@@ -64,6 +64,8 @@ export const TELEMETRY = {
     partition: 'sluice.partition',
     /** The worker lane (thread) an operator task ran on. */
     workerLane: 'sluice.worker.lane',
+    /** The nodes an operator task ran, in order, when it ran a chain of several (comma-separated). */
+    workerChain: 'sluice.worker.chain',
     /** The position of the first record of a batch. */
     position: 'sluice.position',
   },

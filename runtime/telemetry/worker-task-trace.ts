@@ -36,16 +36,24 @@ export class WorkerTaskTrace {
 
   /**
    * Records the task's span from the thread's timing (nothing when the reply has none: the thread died before
-   * answering). `thrown` is what the operator threw, for the span's error status.
+   * answering). `chain` is the nodes the task ran: the span is named after the first (whose operator span is its
+   * parent) and lists them all when there are several. `thrown` is what an operator threw, for the error status.
    */
-  end(node: string, lane: number, records: number, ran: WorkerTiming | undefined, thrown?: string): void {
+  end(
+    chain: readonly string[],
+    lane: number,
+    records: number,
+    ran: WorkerTiming | undefined,
+    thrown?: string,
+  ): void {
     if (ran === undefined) return;
     const span = trace.getTracer(TELEMETRY.scope).startSpan(
       TELEMETRY.spans.operatorTask,
       {
         startTime: ran.startMs,
         attributes: {
-          [A.node]: node,
+          [A.node]: chain[0],
+          ...(chain.length > 1 ? { [A.workerChain]: chain.join(',') } : {}),
           [A.records]: records,
           [A.workerLane]: lane,
           'thread.id': ran.threadId,

@@ -166,6 +166,180 @@ describe('operators on worker threads', () => {
     assert.equal(source.committed, 3_000);
   });
 
+  test('nodes that follow one another run as one task: each node gives what it gives inline, in one hop', async () => {
+    const markers = new Map(
+      range(0, 3_000)
+        .filter((seq) => seq % 89 === 0)
+        .map((seq) => [seq, 'bad']),
+    );
+    const source = new KeyedSource({ total: 3_000, batchSize: 500, keys: 30, markers });
+    const out = new CollectSink();
+    const dlq = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-chain',
+      source,
+      // split's even branch has no reader, so stamp is the only node reading split.
+      operators: [customNode('split', 'keyed', 'splitEven'), customNode('stamp', 'split', 'stampSequence')],
+      sinks: { out: { from: 'stamp', sink: out } },
+      dlq,
+      runtime: { workers: 3 },
+    });
+    const workers = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 3,
+      logger: silentLogger,
+    });
+    const waited = new Map<string, number>();
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+      operatorRunner: {
+        run(node, operator, records) {
+          const result = workers.run(node, operator, records);
+          if (result instanceof Promise) waited.set(node, (waited.get(node) ?? 0) + 1);
+          return result;
+        },
+        overlap: (node) => workers.overlap(node),
+        close: (force) => workers.close(force),
+      },
+    });
+    const summary = await pipeline.run();
+    const odd = range(0, 3_000).filter((seq) => !markers.has(seq) && seq % 2 === 1);
+    assert.deepEqual(seqs(out.records), odd);
+    assertIncreasing(seqsByKey(out.records));
+    assert.ok(out.records.every((record) => record.after!.in_order === true && record.after!.thread !== 0));
+    assert.deepEqual(
+      dlq.records
+        .map((row) => (row.after!.record as { after: { seq: number } }).after.seq)
+        .sort((a, b) => a - b),
+      [...markers.keys()],
+    );
+    assert.equal(summary.operators.split?.in, 3_000);
+    assert.equal(summary.operators.split?.deadLettered, markers.size);
+    assert.equal(summary.operators.split?.branches.even, 3_000 - markers.size - odd.length);
+    assert.equal(summary.operators.stamp?.in, odd.length);
+    assert.equal(summary.operators.stamp?.out, odd.length);
+    assert.equal(waited.get('split'), 6, 'each batch went to the threads once');
+    assert.equal(waited.get('stamp'), undefined, 'stamp waited for a thread of its own');
+    assert.equal(source.committed, 3_000);
+  });
+
+  test("a failure in a chain's second node ends as it would inline: the batch stops at the failing record", async () => {
+    const source = new KeyedSource({
+      total: 5_000,
+      batchSize: 1_000,
+      keys: 100,
+      markers: new Map([[2_500, 'fail']]),
+    });
+    const out = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-chain-failure',
+      source,
+      operators: [
+        customNode('pass', 'keyed', 'slowly', { delay_ms: 0 }),
+        customNode('check', 'pass', 'failOnMarker'),
+      ],
+      sinks: { out: { from: 'check', sink: out } },
+      runtime: { workers: 4 },
+    });
+    const runner = new WorkerOperatorRunner({
+      spec,
+      entry: registry.operatorWorker!,
+      workers: 4,
+      logger: silentLogger,
+      taskRecords: 50,
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+      operatorRunner: runner,
+    });
+    await assert.rejects(pipeline.run(), (error: unknown) => {
+      assert.ok(error instanceof SluiceError);
+      assert.equal(error.code, 'RULE_FAILED');
+      assert.match(error.message, /keyed:2500 is marked fail/);
+      return true;
+    });
+    assert.deepEqual(seqs(out.records), range(0, 2_500));
+    assert.equal(source.committed, 2_500);
+  });
+
+  test('a failure after a node that made new records on several lanes acknowledges none of its batch', async () => {
+    const source = new KeyedSource({
+      total: 5_000,
+      batchSize: 1_000,
+      keys: 100,
+      markers: new Map([[2_500, 'fail']]),
+    });
+    const out = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-reordered-failure',
+      source,
+      operators: [
+        customNode('stamp', 'keyed', 'stampSequence'),
+        customNode('check', 'stamp', 'failOnMarker'),
+      ],
+      sinks: { out: { from: 'check', sink: out } },
+      runtime: { workers: 4 },
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+    });
+    await assert.rejects(
+      pipeline.run(),
+      (error: unknown) => error instanceof SluiceError && error.code === 'RULE_FAILED',
+    );
+    // stamp's records come back lane after lane: the failing record's place in the batch is unknown, so the whole
+    // batch (2000–2999) is left to be read again, and nothing of it passed on.
+    assert.deepEqual(seqs(out.records), range(0, 2_000));
+    assert.equal(source.committed, 2_000);
+  });
+
+  test('a user function that throws in a chain fails the pipeline naming it, and loses nothing', async () => {
+    const source = new KeyedSource({
+      total: 3_000,
+      batchSize: 500,
+      keys: 30,
+      markers: new Map([[1_234, 'reject']]),
+    });
+    const out = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-chain-throw',
+      source,
+      operators: [
+        customNode('pass', 'keyed', 'slowly', { delay_ms: 0 }),
+        customNode('picky', 'pass', 'rejectOnMarker'),
+      ],
+      sinks: { out: { from: 'picky', sink: out } },
+      runtime: { workers: 2 },
+    });
+    const pipeline = await Pipeline.create(spec, {
+      registry,
+      logger: silentLogger,
+      checkpoints: new MemoryCheckpointStore(),
+    });
+    await assert.rejects(pipeline.run(), (error: unknown) => {
+      assert.ok(error instanceof SluiceError);
+      assert.equal(error.code, 'OPERATOR_FAILED');
+      assert.match(error.message, /custom operator picky .* threw/);
+      assert.match(error.message, /a record is marked reject/);
+      return true;
+    });
+    // Nothing from the marked record on passed, and everything acknowledged was written.
+    const written = seqs(out.records);
+    assert.ok(written.every((seq) => seq < 1_234));
+    assert.ok(source.committed <= 1_234);
+    assert.deepEqual(
+      written.filter((seq) => seq < source.committed),
+      range(0, source.committed),
+    );
+  });
+
   test('runtime.workers without an operator worker module is refused', async () => {
     const { spec, registry } = workerPipeline({
       name: 'workers-unavailable',

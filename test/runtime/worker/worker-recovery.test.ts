@@ -10,8 +10,17 @@ import { KeyedSource, customNode, workerPipeline } from './support.js';
 const TOTAL = 2_000;
 const MARKED = 1_234;
 
-/** Runs `exportName` on 2 workers over TOTAL records with `marker` on record MARKED; returns the sinks. */
-async function runWithMarker(name: string, exportName: string, marker: string, maxHeapMb?: number) {
+/**
+ * Runs `exportName` (node `user`) on 2 workers over TOTAL records with `marker` on record MARKED; returns the
+ * sinks. With `after`, `user` reads a passthrough node of that name, and the two run as one chain.
+ */
+async function runWithMarker(
+  name: string,
+  exportName: string,
+  marker: string,
+  options: { maxHeapMb?: number; after?: string } = {},
+) {
+  const { maxHeapMb, after } = options;
   const source = new KeyedSource({
     total: TOTAL,
     batchSize: 500,
@@ -23,7 +32,10 @@ async function runWithMarker(name: string, exportName: string, marker: string, m
   const { spec, registry } = workerPipeline({
     name,
     source,
-    operators: [customNode('user', 'keyed', exportName)],
+    operators: [
+      ...(after === undefined ? [] : [customNode(after, 'keyed', 'slowly', { delay_ms: 0 })]),
+      customNode('user', after ?? 'keyed', exportName),
+    ],
     sinks: { out: { from: 'user', sink: out } },
     dlq,
     runtime: { workers: 2 },
@@ -55,21 +67,27 @@ function deadSeq(row: ChangeRecord): number {
   return ((row.after!.record as Row).after as Row).seq as number;
 }
 
-function assertRecovered(result: Awaited<ReturnType<typeof runWithMarker>>, reason: RegExp): void {
+function assertRecovered(
+  result: Awaited<ReturnType<typeof runWithMarker>>,
+  reason: RegExp,
+  running = { node: 'user', what: 'operator "user"' },
+): void {
   const { source, out, dlq, summary } = result;
   // The task holding the marked record went to the DLQ after its retry; everything else went through.
   assert.ok(dlq.records.length > 0 && dlq.records.length <= 100, `dead letters: ${dlq.records.length}`);
   const dead = new Set(dlq.records.map(deadSeq));
   assert.ok(dead.has(MARKED));
   for (const row of dlq.records) {
-    assert.equal(row.after!.node, 'user');
-    assert.match(row.after!.reason as string, /the worker thread running operator "user" died 2 times/);
+    assert.equal(row.after!.node, running.node);
+    assert.ok(
+      (row.after!.reason as string).includes(`the worker thread running ${running.what} died 2 times`),
+    );
     assert.match(row.after!.reason as string, reason);
   }
   const written = out.records.map(seqOf);
   assert.equal(written.length + dead.size, TOTAL);
   assert.ok(written.every((seq) => !dead.has(seq)));
-  assert.equal(summary.operators.user?.deadLettered, dead.size);
+  assert.equal(summary.operators[running.node]?.deadLettered, dead.size);
   assert.equal(source.committed, TOTAL, 'every record was acknowledged, dead letters included');
 }
 
@@ -87,8 +105,19 @@ describe('a dying operator worker', () => {
 
   test('allocation without end: the heap limit kills the thread, not the process', async () => {
     assertRecovered(
-      await runWithMarker('workers-oom', 'allocateOnMarker', 'hog', 96),
+      await runWithMarker('workers-oom', 'allocateOnMarker', 'hog', { maxHeapMb: 96 }),
       /out of memory|memory/i,
+    );
+  });
+
+  test("in a chain: the task's records go to the DLQ at the chain's first node, the reason naming the chain", async () => {
+    assertRecovered(
+      await runWithMarker('workers-exit-chain', 'exitOnMarker', 'exit', { after: 'pass' }),
+      /exited with code: 3/,
+      {
+        node: 'pass',
+        what: 'operators "pass" → "user"',
+      },
     );
   });
 });
