@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { RunningPostgres } from '../../cli/embedded-postgres.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import type { ScenarioReport } from './scenario-report.js';
+import { type ScenarioReport, scenarioLog } from './scenario-report.js';
 import { SluiceProcess } from './sluice-process.js';
 import { VersionWatch } from './version-watch.js';
 
@@ -30,6 +30,7 @@ export interface CdcScenarioOptions {
   readonly fault: CdcScenarioFault;
   /** Longest wait for the target to converge after the last fault, in milliseconds. */
   readonly convergeTimeoutMs?: number;
+  /** Progress lines (default `scenarioLog`: printed with `SLUICE_TEST_LOG`). */
   readonly log?: (line: string) => void;
 }
 
@@ -76,7 +77,7 @@ runtime:
  * rows, and the DLQ file holds every poison row (at least once) and nothing else.
  */
 export async function runCdcToPostgres(options: CdcScenarioOptions): Promise<ScenarioReport> {
-  const log = options.log ?? (() => undefined);
+  const log = options.log ?? scenarioLog;
   const suffix = randomBytes(4).toString('hex');
   const slot = `reliability_${suffix}`;
   const admin = new pg.Pool({ connectionString: options.postgres.url, max: 1 });

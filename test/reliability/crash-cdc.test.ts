@@ -27,7 +27,6 @@ describe('crash: sluice run is SIGKILLed while a Postgres CDC → validate → P
       workDir,
       initialRows: 2_000,
       fault: { kind: 'kill', count: 5 },
-      log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
     assertSurvived(report, 5);
     assert.ok(report.deadLettered > 0, 'the writer made poison rows');

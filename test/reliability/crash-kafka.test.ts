@@ -31,7 +31,6 @@ describe('crash: sluice run is SIGKILLed while a Kafka â†’ validate/transform â†
       records: 6_000,
       keys: 300,
       fault: { kind: 'kill', count: 5 },
-      log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
     assertSurvived(report, 5);
     assert.equal(report.written + report.deadLettered, report.offered);

@@ -7,7 +7,7 @@ import type { RunningPostgres } from '../../cli/embedded-postgres.js';
 import { KafkaProxy } from '../support/kafka-proxy.js';
 import { DEAD_LETTER_TABLE_DDL } from '../support/postgres.js';
 import { KafkaProducer, type KeyedMessage } from './kafka-producer.js';
-import type { ScenarioReport } from './scenario-report.js';
+import { type ScenarioReport, scenarioLog } from './scenario-report.js';
 import { SluiceProcess } from './sluice-process.js';
 import { VersionWatch } from './version-watch.js';
 
@@ -38,7 +38,7 @@ export interface KafkaScenarioOptions {
   readonly fault: KafkaScenarioFault;
   /** Longest wait for the target to converge after the last fault, in milliseconds. */
   readonly convergeTimeoutMs?: number;
-  /** Progress lines (the soak script prints them). */
+  /** Progress lines (default `scenarioLog`: printed with `SLUICE_TEST_LOG`). */
   readonly log?: (line: string) => void;
   /** Gets the output (logs and summary) of the last `sluice run` once it has stopped, for checks of its own. */
   readonly onOutput?: (output: string) => void;
@@ -118,7 +118,7 @@ interface Offered {
  * every key, exactly the newest good version produced, and the DLQ exactly the bad messages (each at least once).
  */
 export async function runKafkaToPostgres(options: KafkaScenarioOptions): Promise<ScenarioReport> {
-  const log = options.log ?? (() => undefined);
+  const log = options.log ?? scenarioLog;
   const suffix = randomBytes(4).toString('hex');
   const database = `reliability_kafka_${suffix}`;
   const topic = `reliability-orders-${suffix}`;

@@ -32,3 +32,8 @@ export function assertSurvived(report: ScenarioReport, faults: number): void {
   assert.equal(report.lost, 0, `${report.scenario}: nothing lost`);
   assert.equal(report.regressed, 0, `${report.scenario}: no row moved back to an older version`);
 }
+
+/** A scenario's progress lines when the caller gives none: printed when `SLUICE_TEST_LOG` is set, else dropped. */
+export function scenarioLog(line: string): void {
+  if (process.env.SLUICE_TEST_LOG) console.log(line);
+}

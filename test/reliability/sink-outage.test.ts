@@ -36,7 +36,6 @@ describe('sink outage: the target Postgres stops for a while mid-run', () => {
       records: 4_000,
       keys: 200,
       fault: { kind: 'sink-outage', durationMs: 4_000 },
-      log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
       onOutput: (output) => {
         assert.match(output, /retrying with backoff/, 'a failed write is retried');
         assert.match(

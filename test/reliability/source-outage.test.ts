@@ -30,7 +30,6 @@ describe('source outage: the connections to the CDC source Postgres are cut for 
       workDir,
       initialRows: 1_000,
       fault: { kind: 'source-outage', durationMs: 4_000 },
-      log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
     assertSurvived(report, 1);
   });
@@ -48,7 +47,6 @@ describe('source outage: the connections to Kafka are cut for a while', () => {
       records: 4_000,
       keys: 200,
       fault: { kind: 'source-outage', durationMs: 4_000 },
-      log: process.env.SLUICE_TEST_LOG ? (line) => console.log(line) : undefined,
     });
     assertSurvived(report, 1);
     assert.equal(report.written + report.deadLettered, report.offered);
