@@ -4,10 +4,12 @@ import { OPERATOR_WORKER } from '../../../cli/operator-worker.js';
 import { defaultRegistry } from '../../../cli/registry.js';
 import { AckTracker } from '../../../runtime/ack-tracker.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
+import type { OperatorRunner } from '../../../runtime/operator-runner.js';
 import type { OperatorSpec, PipelineSpec, RuntimeSettings } from '../../../runtime/pipeline-spec.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 import type { Sink } from '../../../runtime/sink.js';
 import type { Source, SourceBatch, SourceContext } from '../../../runtime/source.js';
+import type { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
 import { build } from '../engine/fixtures.js';
 
 /** The directory of the custom operator modules the workers load. */
@@ -134,4 +136,35 @@ export function workerPipeline(parts: {
     operatorWorker: OPERATOR_WORKER,
   };
   return { spec, registry };
+}
+
+/**
+ * Wraps a worker runner and records, per node, the runs that waited for the threads (`run` gave a promise) and
+ * the most of them running at once.
+ */
+export function countingRunner(runner: WorkerOperatorRunner): {
+  runner: OperatorRunner;
+  waited: Map<string, number>;
+  peak: Map<string, number>;
+} {
+  const running = new Map<string, number>();
+  const waited = new Map<string, number>();
+  const peak = new Map<string, number>();
+  return {
+    waited,
+    peak,
+    runner: {
+      run(node, operator, records) {
+        const result = runner.run(node, operator, records);
+        if (!(result instanceof Promise)) return result;
+        waited.set(node, (waited.get(node) ?? 0) + 1);
+        const now = (running.get(node) ?? 0) + 1;
+        running.set(node, now);
+        peak.set(node, Math.max(peak.get(node) ?? 0, now));
+        return result.finally(() => running.set(node, running.get(node)! - 1));
+      },
+      overlap: (node) => runner.overlap(node),
+      close: (force) => runner.close(force),
+    },
+  };
 }

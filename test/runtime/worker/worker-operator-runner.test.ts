@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SluiceError } from '../../../runtime/errors.js';
 import { Pipeline } from '../../../runtime/pipeline.js';
+import type { OperatorSpec } from '../../../runtime/pipeline-spec.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
 import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
-import { KeyedSource, customNode, workerPipeline } from './support.js';
+import { KeyedSource, countingRunner, customNode, workerPipeline } from './support.js';
 
 /** `seq` of each record, per key, in the order the sink got them. */
 function seqsByKey(records: readonly ChangeRecord[]): Map<unknown, number[]> {
@@ -32,6 +33,48 @@ function seqs(records: readonly ChangeRecord[]): number[] {
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * Runs `operators` (the last one named `check`, which fails record 2 500) on 4 workers over 5 000 records in batches
+ * of 1 000, cut into tasks of 50 records so that the lanes' later tasks have already run past the failing record
+ * when it is found; asserts the run fails there with RULE_FAILED. Returns the source and what the sink got.
+ */
+async function runFailingAt2500(name: string, operators: OperatorSpec[]) {
+  const source = new KeyedSource({
+    total: 5_000,
+    batchSize: 1_000,
+    keys: 100,
+    markers: new Map([[2_500, 'fail']]),
+  });
+  const out = new CollectSink();
+  const { spec, registry } = workerPipeline({
+    name,
+    source,
+    operators,
+    sinks: { out: { from: 'check', sink: out } },
+    runtime: { workers: 4 },
+  });
+  const runner = new WorkerOperatorRunner({
+    spec,
+    entry: registry.operatorWorker!,
+    workers: 4,
+    logger: silentLogger,
+    taskRecords: 50,
+  });
+  const pipeline = await Pipeline.create(spec, {
+    registry,
+    logger: silentLogger,
+    checkpoints: new MemoryCheckpointStore(),
+    operatorRunner: runner,
+  });
+  await assert.rejects(pipeline.run(), (error: unknown) => {
+    assert.ok(error instanceof SluiceError);
+    assert.equal(error.code, 'RULE_FAILED');
+    assert.match(error.message, /keyed:2500 is marked fail/);
+    return true;
+  });
+  return { source, out };
+}
 
 describe('operators on worker threads', () => {
   test('8 lanes keep per-key order and pin each key to one thread (50k records, 100 keys)', async () => {
@@ -83,45 +126,13 @@ describe('operators on worker threads', () => {
   });
 
   test('a failing record stops the batch at its own index across lanes', async () => {
-    const source = new KeyedSource({
-      total: 5_000,
-      batchSize: 1_000,
-      keys: 100,
-      markers: new Map([[2_500, 'fail']]),
-    });
-    const out = new CollectSink();
-    const { spec, registry } = workerPipeline({
-      name: 'workers-failure',
-      source,
-      operators: [customNode('check', 'keyed', 'failOnMarker')],
-      sinks: { out: { from: 'check', sink: out } },
-      runtime: { workers: 4 },
-    });
-    // Small tasks: the lanes' later tasks have already run past the failing record when it is found.
-    const runner = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 4,
-      logger: silentLogger,
-      taskRecords: 50,
-    });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
-    await assert.rejects(pipeline.run(), (error: unknown) => {
-      assert.ok(error instanceof SluiceError);
-      assert.equal(error.code, 'RULE_FAILED');
-      assert.match(error.message, /keyed:2500 is marked fail/);
-      return true;
-    });
+    const { source, out } = await runFailingAt2500('workers-failure', [
+      customNode('check', 'keyed', 'failOnMarker'),
+    ]);
     assert.deepEqual(seqs(out.records), range(0, 2_500));
     assertIncreasing(seqsByKey(out.records));
     assert.equal(source.committed, 2_500);
   });
-
   test('branches and dead letters from every lane reach their readers and the DLQ', async () => {
     const markers = new Map(
       range(0, 3_000)
@@ -190,20 +201,12 @@ describe('operators on worker threads', () => {
       workers: 3,
       logger: silentLogger,
     });
-    const waited = new Map<string, number>();
+    const { runner, waited } = countingRunner(workers);
     const pipeline = await Pipeline.create(spec, {
       registry,
       logger: silentLogger,
       checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: {
-        run(node, operator, records) {
-          const result = workers.run(node, operator, records);
-          if (result instanceof Promise) waited.set(node, (waited.get(node) ?? 0) + 1);
-          return result;
-        },
-        overlap: (node) => workers.overlap(node),
-        close: (force) => workers.close(force),
-      },
+      operatorRunner: runner,
     });
     const summary = await pipeline.run();
     const odd = range(0, 3_000).filter((seq) => !markers.has(seq) && seq % 2 === 1);
@@ -227,79 +230,23 @@ describe('operators on worker threads', () => {
   });
 
   test("a failure in a chain's second node ends as it would inline: the batch stops at the failing record", async () => {
-    const source = new KeyedSource({
-      total: 5_000,
-      batchSize: 1_000,
-      keys: 100,
-      markers: new Map([[2_500, 'fail']]),
-    });
-    const out = new CollectSink();
-    const { spec, registry } = workerPipeline({
-      name: 'workers-chain-failure',
-      source,
-      operators: [
-        customNode('pass', 'keyed', 'slowly', { delay_ms: 0 }),
-        customNode('check', 'pass', 'failOnMarker'),
-      ],
-      sinks: { out: { from: 'check', sink: out } },
-      runtime: { workers: 4 },
-    });
-    const runner = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 4,
-      logger: silentLogger,
-      taskRecords: 50,
-    });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
-    await assert.rejects(pipeline.run(), (error: unknown) => {
-      assert.ok(error instanceof SluiceError);
-      assert.equal(error.code, 'RULE_FAILED');
-      assert.match(error.message, /keyed:2500 is marked fail/);
-      return true;
-    });
+    const { source, out } = await runFailingAt2500('workers-chain-failure', [
+      customNode('pass', 'keyed', 'slowly', { delay_ms: 0 }),
+      customNode('check', 'pass', 'failOnMarker'),
+    ]);
     assert.deepEqual(seqs(out.records), range(0, 2_500));
     assert.equal(source.committed, 2_500);
   });
-
   test('a failure after a node that made new records on several lanes acknowledges none of its batch', async () => {
-    const source = new KeyedSource({
-      total: 5_000,
-      batchSize: 1_000,
-      keys: 100,
-      markers: new Map([[2_500, 'fail']]),
-    });
-    const out = new CollectSink();
-    const { spec, registry } = workerPipeline({
-      name: 'workers-reordered-failure',
-      source,
-      operators: [
-        customNode('stamp', 'keyed', 'stampSequence'),
-        customNode('check', 'stamp', 'failOnMarker'),
-      ],
-      sinks: { out: { from: 'check', sink: out } },
-      runtime: { workers: 4 },
-    });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-    });
-    await assert.rejects(
-      pipeline.run(),
-      (error: unknown) => error instanceof SluiceError && error.code === 'RULE_FAILED',
-    );
+    const { source, out } = await runFailingAt2500('workers-reordered-failure', [
+      customNode('stamp', 'keyed', 'stampSequence'),
+      customNode('check', 'stamp', 'failOnMarker'),
+    ]);
     // stamp's records come back lane after lane: the failing record's place in the batch is unknown, so the whole
     // batch (2000–2999) is left to be read again, and nothing of it passed on.
     assert.deepEqual(seqs(out.records), range(0, 2_000));
     assert.equal(source.committed, 2_000);
   });
-
   test('a user function that throws in a chain fails the pipeline naming it, and loses nothing', async () => {
     const source = new KeyedSource({
       total: 3_000,

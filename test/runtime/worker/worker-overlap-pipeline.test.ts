@@ -1,32 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULTS } from '../../../runtime/limits.js';
-import type { OperatorRunner } from '../../../runtime/operator-runner.js';
 import { Pipeline } from '../../../runtime/pipeline.js';
 import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
 import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
-import { KeyedSource, customNode, workerPipeline } from './support.js';
-
-/** Wraps a runner and records, per node, the most batches that were running at once. */
-function countingRunner(runner: WorkerOperatorRunner): { runner: OperatorRunner; peak: Map<string, number> } {
-  const running = new Map<string, number>();
-  const peak = new Map<string, number>();
-  return {
-    peak,
-    runner: {
-      run(node, operator, records) {
-        const result = runner.run(node, operator, records);
-        if (!(result instanceof Promise)) return result;
-        const now = (running.get(node) ?? 0) + 1;
-        running.set(node, now);
-        peak.set(node, Math.max(peak.get(node) ?? 0, now));
-        return result.finally(() => running.set(node, running.get(node)! - 1));
-      },
-      overlap: (node) => runner.overlap(node),
-      close: (force) => runner.close(force),
-    },
-  };
-}
+import { KeyedSource, countingRunner, customNode, workerPipeline } from './support.js';
 
 describe('worker-run operators overlap batches', () => {
   test('several batches are on the threads at once, and readers still get them in source order', async () => {
