@@ -433,21 +433,20 @@ export class WorkerOperatorRunner implements OperatorRunner {
         });
       });
     }
-    if (chain.length === 1) {
-      const [node] = chain as [string];
+    try {
       await Promise.all(pieces.map(async (piece) => (piece.links = await this.#runPiece(chain, piece))));
-      const failing = await this.#settleFailure(node, pieces);
+    } catch (error) {
+      const thrown = error instanceof SluiceError && error.code === 'OPERATOR_FAILED';
+      if (chain.length === 1 || !thrown) throw error;
+      return this.#dispatch(chain.slice(0, 1), records);
+    }
+    if (chain.length === 1) {
+      const failing = await this.#settleFailure(chain[0]!, pieces);
       return this.#merge(
         pieces.filter((piece) => piece.records.length > 0),
         0,
         failing,
       );
-    }
-    try {
-      await Promise.all(pieces.map(async (piece) => (piece.links = await this.#runPiece(chain, piece))));
-    } catch (error) {
-      if (!(error instanceof SluiceError) || error.code !== 'OPERATOR_FAILED') throw error;
-      return this.#dispatch(chain.slice(0, 1), records);
     }
     if (pieces.some((piece) => piece.links.some((link) => link.result.failure !== undefined)))
       return this.#dispatch(chain.slice(0, 1), records);
@@ -585,9 +584,9 @@ export class WorkerOperatorRunner implements OperatorRunner {
         for (const record of routed) into.push(record);
       }
     }
-    const records = this.#mergedRecords(ordered, link);
-    const lanes = new Set(ordered.map((piece) => piece.lane)).size;
-    if (lanes > 1) for (const routed of Object.values(branches ?? {})) this.#outOfOrder.add(routed);
+    const severalLanes = ordered.some((piece) => piece.lane !== ordered[0]!.lane);
+    const records = this.#mergedRecords(ordered, link, severalLanes);
+    if (severalLanes) for (const routed of Object.values(branches ?? {})) this.#outOfOrder.add(routed);
     return {
       records,
       ...(branches === undefined ? {} : { branches }),
@@ -595,8 +594,11 @@ export class WorkerOperatorRunner implements OperatorRunner {
       ...(failure === undefined ? {} : { failure }),
     };
   }
-  /** The records of node `link` across `ordered` pieces: in batch order by their origins when all are known. */
-  #mergedRecords(ordered: readonly Piece[], link: number): ChangeRecord[] {
+  /**
+   * The records of node `link` across `ordered` pieces: in batch order by their origins when all are known, else
+   * lane after lane (marked out of batch order when `severalLanes` gave them).
+   */
+  #mergedRecords(ordered: readonly Piece[], link: number, severalLanes: boolean): ChangeRecord[] {
     if (ordered.every((piece) => piece.links[link]!.origins !== undefined)) {
       const slots: ChangeRecord[] = [];
       for (const piece of ordered) {
@@ -607,7 +609,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
     }
     const records: ChangeRecord[] = [];
     for (const piece of ordered) for (const record of piece.links[link]!.result.records) records.push(record);
-    if (new Set(ordered.map((piece) => piece.lane)).size > 1) this.#outOfOrder.add(records);
+    if (severalLanes) this.#outOfOrder.add(records);
     return records;
   }
 }
