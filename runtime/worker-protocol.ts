@@ -1,7 +1,7 @@
 import type { DeadLetter } from './dead-letter.js';
 import { PipelineFailure } from './errors.js';
 import type { OperatorResult } from './operator.js';
-import type { ChangeRecord } from './record.js';
+import type { ChangeRecord, Row } from './record.js';
 
 /**
  * The messages between the engine and its operator worker threads. Batches and results cross as msgpack bytes
@@ -67,13 +67,15 @@ export type WorkerReply = (
 };
 
 /**
- * An {@link OperatorResult} in a form the codec carries: the failure as its code, message and count; and, when
- * every record the node gave is one of its input records, in input order (a filter, a rule set), only their
- * indexes in the input (`kept`), so records that did not change do not cross back.
+ * An {@link OperatorResult} in a form the codec carries: the failure as its code, message and count; and, in place
+ * of `records`, the least that rebuilds them from the node's input: when every record the node gave is one of its
+ * input records, in input order (a filter, a rule set), only their indexes in the input (`kept`); when each is an
+ * input record with only some of its `after` fields changed (a transform, a hash), those changes (`patched`).
  */
 export interface WireResult {
   readonly records?: ChangeRecord[];
   readonly kept?: Uint32Array;
+  readonly patched?: readonly AfterPatch[];
   readonly branches?: Readonly<Record<string, ChangeRecord[]>>;
   readonly dead?: readonly DeadLetter[];
   readonly failure?: { readonly code: string; readonly message: string; readonly handled: number };
@@ -95,12 +97,98 @@ function keptIndexes(
   return kept;
 }
 
+/**
+ * A record made from the input record at its own index by changing only its `after` row: the fields set (changed or
+ * added, the added ones last, in their order) and the ones removed.
+ */
+export interface AfterPatch {
+  readonly set: Row;
+  readonly unset: readonly string[];
+}
+
+/** The name msgpackr narrows (see `RecordCodec`); a patch never names it, so it cannot reach a prototype. */
+const PROTO = '__proto__';
+
+/** The field changes that turn `base` into `changed`, when applying them gives `changed`'s fields in its order. */
+function afterChanges(base: Row, changed: Row): AfterPatch | undefined {
+  if (Object.hasOwn(base, PROTO) || Object.hasOwn(changed, PROTO)) return undefined;
+  const columns = Object.keys(changed);
+  const set: Row = {};
+  const unset: string[] = [];
+  let next = 0;
+  for (const column of Object.keys(base)) {
+    if (!Object.hasOwn(changed, column)) {
+      unset.push(column);
+      continue;
+    }
+    if (columns[next] !== column) return undefined;
+    if (changed[column] !== base[column]) set[column] = changed[column]!;
+    next++;
+  }
+  for (; next < columns.length; next++) set[columns[next]!] = changed[columns[next]!]!;
+  return { set, unset };
+}
+
+/** The `after` changes that make each of `output`'s records from the input record at its index, if so made. */
+function afterPatches(
+  output: readonly ChangeRecord[],
+  input: readonly ChangeRecord[],
+): AfterPatch[] | undefined {
+  if (output.length !== input.length) return undefined;
+  const patches: AfterPatch[] = [];
+  for (let index = 0; index < output.length; index++) {
+    const record = output[index]!;
+    const base = input[index]!;
+    if (
+      record.after === null ||
+      base.after === null ||
+      Object.keys(record).length !== Object.keys(base).length
+    )
+      return undefined;
+    for (const field in record)
+      if (field !== 'after' && record[field as keyof ChangeRecord] !== base[field as keyof ChangeRecord])
+        return undefined;
+    const patch = afterChanges(base.after, record.after);
+    if (patch === undefined) return undefined;
+    patches.push(patch);
+  }
+  return patches;
+}
+
+/**
+ * The record `patch` makes from `base`. A `__proto__` field of this side's `base` (the other side saw it narrowed)
+ * stays an own field.
+ */
+function patchedRecord(base: ChangeRecord, patch: AfterPatch): ChangeRecord {
+  const after: Row = {};
+  const { set, unset } = patch;
+  for (const column of Object.keys(base.after!)) {
+    if (unset.includes(column)) continue;
+    const value = Object.hasOwn(set, column) ? set[column]! : base.after![column]!;
+    if (column === PROTO)
+      Object.defineProperty(after, column, { value, enumerable: true, writable: true, configurable: true });
+    else after[column] = value;
+  }
+  for (const column of Object.keys(set)) if (!Object.hasOwn(after, column)) after[column] = set[column]!;
+  return { ...base, after };
+}
+
+/** The records of `result` as they cross back: indexes, `after` changes, or the records themselves. */
+function wireRecords(
+  records: ChangeRecord[],
+  input: readonly ChangeRecord[],
+): Pick<WireResult, 'records' | 'kept' | 'patched'> {
+  const kept = keptIndexes(records, input);
+  if (kept !== undefined) return { kept };
+  const patched = afterPatches(records, input);
+  return patched === undefined ? { records } : { patched };
+}
+
 /** An operator result as it crosses the boundary; `input` is what the node was given. */
 export function toWireResult(result: OperatorResult, input: readonly ChangeRecord[]): WireResult {
   const { failure } = result;
-  const kept = keptIndexes(result.records, input);
   return {
-    ...(kept === undefined ? { records: result.records } : { kept }),
+    ...wireRecords(result.records, input),
     ...(result.branches === undefined ? {} : { branches: result.branches }),
     ...(result.dead === undefined ? {} : { dead: result.dead }),
     ...(failure === undefined
@@ -114,9 +202,14 @@ export function toWireResult(result: OperatorResult, input: readonly ChangeRecor
  * becomes a `PipelineFailure` with its code.
  */
 export function fromWireResult(wire: WireResult, input: readonly ChangeRecord[]): OperatorResult {
-  const { failure, kept } = wire;
+  const { failure, kept, patched } = wire;
   return {
-    records: kept === undefined ? (wire.records ?? []) : Array.from(kept, (index) => input[index]!),
+    records:
+      kept !== undefined
+        ? Array.from(kept, (index) => input[index]!)
+        : patched !== undefined
+          ? patched.map((patch, index) => patchedRecord(input[index]!, patch))
+          : (wire.records ?? []),
     ...(wire.branches === undefined ? {} : { branches: wire.branches }),
     ...(wire.dead === undefined ? {} : { dead: wire.dead }),
     ...(failure === undefined
