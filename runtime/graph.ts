@@ -1,8 +1,9 @@
-import { Subject, filter, map, merge, mergeMap, share, type Observable, type Subscription } from 'rxjs';
+import { Subject, filter, map, merge, share, type Observable, type Subscription } from 'rxjs';
 import { BatchTicket } from './batch-ticket.js';
 import type { Chunk } from './chunk.js';
 import { type DeadLetter, deadLetterRow } from './dead-letter.js';
 import { PipelineFailure, SluiceError, messageOf } from './errors.js';
+import { groupCommit } from './group-commit.js';
 import { type MicroBatch, microBatch } from './micro-batch.js';
 import type { BatchOperator, OperatorResult } from './operator.js';
 import type { OperatorRunner } from './operator-runner.js';
@@ -113,7 +114,9 @@ export class Graph {
         ? null
         : this.#dlqInput.pipe(
             microBatch(spec.dlq.batch, this.#flushes),
-            mergeMap((batch) => this.#writeDeadLetters(dlq, batch, counters), spec.dlq.batch.maxInFlight),
+            groupCommit(spec.dlq.batch.maxInFlight, spec.dlq.batch.maxJoinedRecords, (batch) =>
+              this.#writeDeadLetters(dlq, batch, counters),
+            ),
           );
   }
 
@@ -267,12 +270,14 @@ export class Graph {
           throw wrapped;
         };
       };
-      const route = (output: OperatorResult): Step => () => {
-        end?.(PipelineTelemetry.operatorOutcome(output));
-        if (failed) return undefined;
-        if (output.failure !== undefined) failed = true;
-        return this.#route(name, chunk, output);
-      };
+      const route =
+        (output: OperatorResult): Step =>
+        () => {
+          end?.(PipelineTelemetry.operatorOutcome(output));
+          if (failed) return undefined;
+          if (output.failure !== undefined) failed = true;
+          return this.#route(name, chunk, output);
+        };
       let result: OperatorResult | Promise<OperatorResult>;
       try {
         result =
@@ -398,7 +403,7 @@ export class Graph {
     return this.#input(spec.from).pipe(
       filter(this.#watermarkGate(spec)),
       microBatch(spec.batch, this.#flushes),
-      mergeMap((batch) => {
+      groupCommit(spec.batch.maxInFlight, spec.batch.maxJoinedRecords, (batch) => {
         if (batch.watermark === undefined) {
           const write = this.#write(writer, batch, counters);
           writes.add(write);
@@ -413,7 +418,7 @@ export class Graph {
         })();
         watermarks = applied.catch(() => undefined);
         return applied;
-      }, spec.batch.maxInFlight),
+      }),
     );
   }
 

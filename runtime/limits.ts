@@ -11,6 +11,11 @@ export const DEFAULTS = {
   sourceBatchRecords: 1_000,
   /** Sink micro-batch: most records in one write. */
   sinkMaxRecords: 1_000,
+  /**
+   * Sink micro-batch: micro-batches that waited for a busy sink are joined into one write (group commit) of at most
+   * this many times `max_records` records, unless `max_joined_records` says otherwise.
+   */
+  sinkJoinedBatches: 10,
   /** Sink micro-batch: most approximate bytes in one write. */
   sinkMaxBytes: 8 * 1024 * 1024,
   /** Sink micro-batch: longest a record waits for its batch to fill, in milliseconds. */

@@ -33,6 +33,8 @@ export interface OperatorSpec {
 /** How a sink groups records into writes. */
 export interface BatchPolicy {
   readonly maxRecords: number;
+  /** Most records in a write that joins micro-batches which waited for a busy sink; at least `maxRecords`. */
+  readonly maxJoinedRecords: number;
   readonly maxBytes: number;
   readonly maxWaitMs: number;
   readonly maxInFlight: number;

@@ -288,6 +288,14 @@ async function checkNode(
     const found = validateWithEnvironment(validateBatch, node.batch, [...path, 'batch'], tree);
     for (const { path: at, at: where, message } of found) problem([...path, 'batch', ...at], where, message);
     if (found.length === 0) batch = node.batch as Mapping;
+    const maxRecords = Number(batch?.max_records ?? DEFAULTS.sinkMaxRecords);
+    const joined = batch?.max_joined_records as number | undefined;
+    if (joined !== undefined && joined < maxRecords)
+      problem(
+        [...path, 'batch', 'max_joined_records'],
+        'value',
+        `expected at least \`max_records\` (${maxRecords}): a write holds at least one whole micro-batch, got ${joined}`,
+      );
   }
 
   const definitions: ReadonlyMap<string, Definition> =
@@ -418,8 +426,11 @@ function graphOf(root: Mapping): GraphNode[] {
 }
 
 function batchPolicy(batch: Mapping | undefined): BatchPolicy {
+  const maxRecords = (batch?.max_records as number | undefined) ?? DEFAULTS.sinkMaxRecords;
   return {
-    maxRecords: (batch?.max_records as number | undefined) ?? DEFAULTS.sinkMaxRecords,
+    maxRecords,
+    maxJoinedRecords:
+      (batch?.max_joined_records as number | undefined) ?? DEFAULTS.sinkJoinedBatches * maxRecords,
     maxBytes: parseSize(batch?.max_bytes ?? DEFAULTS.sinkMaxBytes),
     maxWaitMs: parseDuration(batch?.max_wait ?? DEFAULTS.sinkMaxWaitMs),
     maxInFlight: (batch?.max_in_flight as number | undefined) ?? DEFAULTS.sinkMaxInFlight,

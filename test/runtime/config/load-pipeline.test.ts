@@ -60,7 +60,13 @@ describe('loadPipeline', () => {
           name: 'out',
           type: 'file',
           from: [{ node: 'paid' }],
-          batch: { maxRecords: 500, maxBytes: 1024 * 1024, maxWaitMs: 1000, maxInFlight: 4 },
+          batch: {
+            maxRecords: 500,
+            maxJoinedRecords: 2000,
+            maxBytes: 1024 * 1024,
+            maxWaitMs: 1000,
+            maxInFlight: 4,
+          },
           options: { path: './out/orders.jsonl', mode: 'append' },
           origin: { file, path: ['sinks', 'out'] },
         },
@@ -71,6 +77,7 @@ describe('loadPipeline', () => {
         from: [],
         batch: {
           maxRecords: 10,
+          maxJoinedRecords: 10 * DEFAULTS.sinkJoinedBatches,
           maxBytes: DEFAULTS.sinkMaxBytes,
           maxWaitMs: DEFAULTS.sinkMaxWaitMs,
           maxInFlight: DEFAULTS.sinkMaxInFlight,
@@ -112,6 +119,7 @@ describe('loadPipeline', () => {
     });
     assert.deepEqual(spec.sinks[0]!.batch, {
       maxRecords: DEFAULTS.sinkMaxRecords,
+      maxJoinedRecords: DEFAULTS.sinkJoinedBatches * DEFAULTS.sinkMaxRecords,
       maxBytes: DEFAULTS.sinkMaxBytes,
       maxWaitMs: DEFAULTS.sinkMaxWaitMs,
       maxInFlight: DEFAULTS.sinkMaxInFlight,
@@ -204,6 +212,22 @@ describe('config problems point at FILE:LINE:COL', () => {
         'p.yaml:3:34: sources.orders.formt: unknown key `formt` (did you mean `format`?)',
         'p.yaml:9:14: sinks.out.batch.max_record: unknown key `max_record` (did you mean `max_records`?)',
         'p.yaml:11:3: runtime.shutdown_timout: unknown key `shutdown_timout` (did you mean `shutdown_timeout`?)',
+      ],
+    );
+  });
+
+  test('a joined write smaller than a micro-batch is refused at its value', async () => {
+    assert.deepEqual(
+      await problems(
+        yaml(
+          'name: p',
+          ...SOURCE,
+          'sinks:',
+          '  out: { type: file, from: orders, path: y, batch: { max_records: 500, max_joined_records: 100 } }',
+        ),
+      ),
+      [
+        'p.yaml:5:92: sinks.out.batch.max_joined_records: expected at least `max_records` (500): a write holds at least one whole micro-batch, got 100',
       ],
     );
   });

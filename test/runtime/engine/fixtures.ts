@@ -282,8 +282,10 @@ function edge(text: string): Edge {
 const origin = { file: 'test.yaml', path: [] };
 
 function batchPolicy(batch: Partial<BatchPolicy> = {}): BatchPolicy {
+  const maxRecords = batch.maxRecords ?? DEFAULTS.sinkMaxRecords;
   return {
-    maxRecords: batch.maxRecords ?? DEFAULTS.sinkMaxRecords,
+    maxRecords,
+    maxJoinedRecords: batch.maxJoinedRecords ?? DEFAULTS.sinkJoinedBatches * maxRecords,
     maxBytes: batch.maxBytes ?? DEFAULTS.sinkMaxBytes,
     maxWaitMs: batch.maxWaitMs ?? 5,
     maxInFlight: batch.maxInFlight ?? DEFAULTS.sinkMaxInFlight,

@@ -65,7 +65,7 @@ void describe('Pipeline: delivery', () => {
       sources: { a, b },
       operators: { evens: { from: ['a'], operator: evens }, route: { from: ['a', 'b'], operator: router } },
       sinks: {
-        all: { from: ['a'], sink: all, batch: { maxRecords: 16 } },
+        all: { from: ['a'], sink: all, batch: { maxRecords: 16, maxJoinedRecords: 16 } },
         even: { from: ['evens'], sink: even },
         high: { from: ['route.high'], sink: high },
         low: { from: ['route.low'], sink: low, batch: { maxInFlight: 1 } },
