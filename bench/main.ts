@@ -1,7 +1,7 @@
 // The benchmark harness: `npm run bench -- --scenario NAME [--quick] [--json PATH] [--rounds N]`.
 // Runs every system of a scenario side by side in one run, each in its own process, alternating after a warm-up,
 // checks each one's output (count and checksum), and prints one row per system (and writes them as JSON lines).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,9 @@ for (let round = 0; round <= rounds; round++) {
   const order = round % 2 === 0 ? scenario.systems : [...scenario.systems].reverse();
   for (const system of order) {
     const workDir = await mkdtemp(join(workRoot, `${system.name}-`));
+    // Dirty pages left by the system before (a deleted Postgres data directory, its WAL) are flushed now, not
+    // during the next system's fsyncs.
+    execFileSync('sync');
     const run = await runSystem(system.name, workDir);
     await rm(workDir, { recursive: true, force: true });
     const label = round === 0 ? 'warm-up' : `round ${round}`;
