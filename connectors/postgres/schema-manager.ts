@@ -4,6 +4,7 @@ import { PipelineFailure, SluiceError } from '../../runtime/errors.js';
 import type { Change } from './change.js';
 import { loadColumns, type ColumnInfo } from './column-info.js';
 import { quoteIdentifier } from './quote-identifier.js';
+import { sameStrings } from './same-strings.js';
 import type { TableName } from './table-name.js';
 import type { TablePlan } from './table-writer.js';
 import { inferType, mergeTypes } from './type-inference.js';
@@ -100,12 +101,20 @@ export class SchemaManager {
     keyColumns: readonly string[],
   ): boolean {
     if (this.#systemColumns(keyColumns).some((name) => !columns.has(name))) return false;
+    const widening = this.#policy.drift === 'auto';
+    // Changes of one record shape share their field names: each new list of names is checked once.
+    let known: readonly string[] = [];
     for (const change of changes) {
-      for (const [name, value] of Object.entries(change.fields)) {
+      const names = Object.keys(change.fields);
+      if (!sameStrings(names, known)) {
+        for (const name of names)
+          if (!columns.has(name) && !this.#absent.has(`${table.toString()}\0${name}`)) return false;
+        known = names;
+      }
+      if (!widening) continue;
+      for (const name of names) {
         const column = columns.get(name);
-        if (!column) {
-          if (!this.#absent.has(`${table.toString()}\0${name}`)) return false;
-        } else if (this.#policy.drift === 'auto' && widenedType(column.type, value) !== null) return false;
+        if (column && widenedType(column.type, change.fields[name]!) !== null) return false;
       }
     }
     return true;
@@ -118,8 +127,15 @@ export class SchemaManager {
     changes: readonly Change[],
     keyColumns: readonly string[],
   ): TablePlan {
+    let known: readonly string[] = [];
+    let dropped = 0;
     for (const change of changes) {
-      for (const name of Object.keys(change.fields)) if (!columns.has(name)) this.#droppedFields++;
+      const names = Object.keys(change.fields);
+      if (!sameStrings(names, known)) {
+        known = names;
+        dropped = names.filter((name) => !columns.has(name)).length;
+      }
+      this.#droppedFields += dropped;
     }
     const { mode, versionColumn, softDelete } = this.#policy;
     return { table, columns, mode, keyColumns, versionColumn, softDelete };

@@ -9,6 +9,7 @@ import { quoteIdentifier } from './quote-identifier.js';
 import type { TableName } from './table-name.js';
 import { encodeValue } from './value-encoding.js';
 import { encodeVersion } from './version.js';
+import { sameStrings } from './same-strings.js';
 
 /**
  * Upsert groups of at least this many rows that COPY-first did not insert (see {@link CopyFirstState}) are written
@@ -371,13 +372,6 @@ export class TableWriter {
     const current = `target.${quoteIdentifier(this.plan.versionColumn!)}`;
     return `(${current} IS NULL OR ${current} < ${incoming})`;
   }
-}
-
-/** Whether two lists hold the same strings in the same order. */
-function sameStrings(left: readonly string[], right: readonly string[]): boolean {
-  if (left.length !== right.length) return false;
-  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
-  return true;
 }
 
 /** Groups changes by their column names: contiguous runs when order matters (appends), else all alike together. */
