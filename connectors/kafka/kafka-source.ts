@@ -19,8 +19,13 @@ import { PartitionState } from './partition-state.js';
 
 const ERRORS = Kafka.CODES.ERRORS;
 
-/** Pause between polls that returned nothing, in milliseconds. */
-const IDLE_WAIT_MS = 50;
+/**
+ * Pauses between polls that returned nothing, in milliseconds: the first after messages flowed is short (a consumer
+ * that caught up with its producer reads the next messages at once), each further one twice as long, up to the last
+ * (an idle topic costs a poll every ~70 ms, with librdkafka's own wait).
+ */
+const FIRST_IDLE_WAIT_MS = 1;
+const LONGEST_IDLE_WAIT_MS = 50;
 
 /** Everything a {@link KafkaSource} needs, already validated (see `source.ts` for the YAML options). */
 export interface KafkaSourceOptions {
@@ -299,6 +304,7 @@ export class KafkaSource implements Source {
 
   async #poll(consumer: Kafka.KafkaConsumer): Promise<void> {
     const { batchRecords } = this.#options;
+    let idleWaitMs = FIRST_IDLE_WAIT_MS;
     while (this.#running) {
       const { error, messages } = await new Promise<{ error?: LibrdKafkaError; messages: Message[] }>(
         (resolve) =>
@@ -309,9 +315,11 @@ export class KafkaSource implements Source {
       if (error !== undefined) this.#onClientError(error);
       if (messages.length === 0) {
         // Idle: wait here rather than in librdkafka, so the poll does not hold a libuv worker thread.
-        await new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS));
+        await new Promise((resolve) => setTimeout(resolve, idleWaitMs));
+        idleWaitMs = Math.min(idleWaitMs * 2, LONGEST_IDLE_WAIT_MS);
         continue;
       }
+      idleWaitMs = FIRST_IDLE_WAIT_MS;
       const touched = new Set<PartitionState>();
       for (const message of messages) {
         const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition));
