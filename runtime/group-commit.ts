@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction, type Subscription, from } from 'rxjs';
 import type { MicroBatch } from './micro-batch.js';
+import { joinArrays } from './join-arrays.js';
 
 /**
  * Writes micro-batches with up to `maxInFlight` writes at once, as `mergeMap` would, except that batches that
@@ -75,7 +76,7 @@ function nextWrite(waiting: MicroBatch[], maxRecords: number): MicroBatch {
   if (joined === 0) return first;
   const batches = [first, ...waiting.splice(0, joined)];
   return {
-    records: batches.flatMap((batch) => batch.records),
+    records: joinArrays(batches.map((batch) => batch.records)),
     tickets: batches.flatMap((batch) => batch.tickets),
   };
 }

@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { BatchTicket } from './batch-ticket.js';
 import type { Chunk, ChunkWatermark } from './chunk.js';
 import type { BatchPolicy } from './pipeline-spec.js';
+import { joinArrays } from './join-arrays.js';
 import type { ChangeRecord } from './record.js';
 
 /**
@@ -43,7 +44,7 @@ export function microBatch(
           timer = undefined;
         }
         if (count === 0) return;
-        const records = parts.length === 1 ? parts[0]! : parts.flat();
+        const records = parts.length === 1 ? parts[0]! : joinArrays(parts);
         const batch: MicroBatch = { records, tickets };
         parts = [];
         tickets = [];
