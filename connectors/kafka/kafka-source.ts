@@ -353,6 +353,7 @@ export class KafkaSource implements Source {
     const rejected: DeadLetter[] = [];
     const ranges = new Map<PartitionState, { end: number; count: number }>();
     const { decoder } = this.#options;
+    const decoding = { ...this.#options.decoding, name };
     let bytes = 0;
     for (const message of messages) {
       const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition))!;
@@ -367,7 +368,7 @@ export class KafkaSource implements Source {
       }
       try {
         if (decoder === undefined)
-          records.push(messageToRecord(message, { ...this.#options.decoding, name }, now));
+          records.push(messageToRecord(message, decoding, now));
         else {
           const decoded = decoder.decode(message, name, now);
           if ('watermark' in decoded) {
