@@ -114,9 +114,7 @@ export class Graph {
         ? null
         : this.#dlqInput.pipe(
             microBatch(spec.dlq.batch, this.#flushes),
-            groupCommit(spec.dlq.batch.maxInFlight, spec.dlq.batch.maxJoinedRecords, (batch) =>
-              this.#writeDeadLetters(dlq, batch, counters),
-            ),
+            groupCommit(spec.dlq.batch, (batch) => this.#writeDeadLetters(dlq, batch, counters)),
           );
   }
 
@@ -403,7 +401,7 @@ export class Graph {
     return this.#input(spec.from).pipe(
       filter(this.#watermarkGate(spec)),
       microBatch(spec.batch, this.#flushes),
-      groupCommit(spec.batch.maxInFlight, spec.batch.maxJoinedRecords, (batch) => {
+      groupCommit(spec.batch, (batch) => {
         if (batch.watermark === undefined) {
           const write = this.#write(writer, batch, counters);
           writes.add(write);

@@ -12,6 +12,8 @@ import type { ChangeRecord } from './record.js';
 export interface MicroBatch {
   readonly records: readonly ChangeRecord[];
   readonly tickets: readonly BatchTicket[];
+  /** The records' approximate size (each ticket's bytes per record, as `maxBytes` counts them). */
+  readonly bytes: number;
   /** Set on a watermark batch only: every record before it in the input is in an earlier batch. */
   readonly watermark?: ChunkWatermark;
 }
@@ -45,7 +47,7 @@ export function microBatch(
         }
         if (count === 0) return;
         const records = parts.length === 1 ? parts[0]! : joinArrays(parts);
-        const batch: MicroBatch = { records, tickets };
+        const batch: MicroBatch = { records, tickets, bytes };
         parts = [];
         tickets = [];
         count = 0;
@@ -59,7 +61,7 @@ export function microBatch(
           const { records, ticket, watermark } = chunk;
           if (watermark !== undefined) {
             flush();
-            subscriber.next({ records: [], tickets: [ticket], watermark });
+            subscriber.next({ records: [], tickets: [ticket], bytes: 0, watermark });
             return;
           }
           const total = records.length;

@@ -40,7 +40,7 @@ const batch = Type.Partial(
       }),
       max_joined_records: Type.Integer({
         minimum: 1,
-        description: `Most records in one write when micro-batches that waited for a busy sink are joined (group commit); at least \`max_records\`; default ${DEFAULTS.sinkJoinedBatches} × \`max_records\`. Set it to \`max_records\` to write every micro-batch alone.`,
+        description: `Most records in one write when micro-batches that waited for a busy sink are joined (group commit; the write also stays within \`max_bytes\`); at least \`max_records\`; default ${DEFAULTS.sinkJoinedBatches} × \`max_records\`. Set it to \`max_records\` to write every micro-batch alone.`,
       }),
       max_bytes: size('Most approximate bytes in one write.', DEFAULTS.sinkMaxBytes),
       max_wait: duration('Longest a record waits for its batch to fill.', DEFAULTS.sinkMaxWaitMs),

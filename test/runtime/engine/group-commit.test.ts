@@ -6,14 +6,16 @@ import { groupCommit } from '../../../runtime/group-commit.js';
 import type { MicroBatch } from '../../../runtime/micro-batch.js';
 import { ids, makeRecord } from './fixtures.js';
 
+/** A micro-batch of `count` records of 10 bytes each. */
 function batch(first: number, count: number): MicroBatch {
   const records = Array.from({ length: count }, (_, index) => makeRecord('s', first + index));
-  return { records, tickets: [new BatchTicket(10, () => undefined)] };
+  return { records, tickets: [new BatchTicket(10, () => undefined)], bytes: count * 10 };
 }
 
 const watermark = (value: string): MicroBatch => ({
   records: [],
   tickets: [new BatchTicket(0, () => undefined)],
+  bytes: 0,
   watermark: { source: 's', value },
 });
 
@@ -43,12 +45,12 @@ class HeldWrites {
   }
 }
 
-function run(maxInFlight: number, maxJoinedRecords: number) {
+function run(maxInFlight: number, maxJoinedRecords: number, maxBytes = 1_000_000) {
   const input = new Subject<MicroBatch>();
   const sink = new HeldWrites();
   const outputs: number[] = [];
   let completed = false;
-  input.pipe(groupCommit(maxInFlight, maxJoinedRecords, sink.write)).subscribe({
+  input.pipe(groupCommit({ maxInFlight, maxJoinedRecords, maxBytes }, sink.write)).subscribe({
     next: (value) => outputs.push(value),
     complete: () => (completed = true),
   });
@@ -101,6 +103,22 @@ void describe('groupCommit', () => {
     assert.ok(completed());
   });
 
+  void test('joined writes also stay within max_bytes', async () => {
+    const { input, sink } = run(1, 100, 250);
+    for (let index = 0; index < 6; index++) input.next(batch(index * 10, 10));
+    while (sink.running > 0) await sink.finishOne();
+    // 100 bytes a batch: the first alone, then two at a time (a third would make 300 bytes).
+    assert.deepEqual(
+      sink.writes.map((write) => [write.records.length, write.bytes]),
+      [
+        [10, 100],
+        [20, 200],
+        [20, 200],
+        [10, 100],
+      ],
+    );
+  });
+
   void test('a batch larger than the limit is still written, alone', async () => {
     const { input, sink } = run(1, 15);
     input.next(batch(0, 5));
@@ -145,7 +163,11 @@ void describe('groupCommit', () => {
     const input = new Subject<MicroBatch>();
     let error: unknown;
     input
-      .pipe(groupCommit(1, 10, () => Promise.reject(new Error('disk full'))))
+      .pipe(
+        groupCommit({ maxInFlight: 1, maxJoinedRecords: 10, maxBytes: 1_000 }, () =>
+          Promise.reject(new Error('disk full')),
+        ),
+      )
       .subscribe({ error: (caught: unknown) => (error = caught) });
     input.next(batch(0, 1));
     await new Promise((resolve) => setImmediate(resolve));

@@ -96,8 +96,13 @@ void describe('microBatch', () => {
     input.next(chunk(0, 10, 100).chunk);
     input.complete();
     assert.deepEqual(
-      out.batches.map((batch) => batch.records.length),
-      [3, 3, 3, 1],
+      out.batches.map((batch) => [batch.records.length, batch.bytes]),
+      [
+        [3, 300],
+        [3, 300],
+        [3, 300],
+        [1, 100],
+      ],
     );
   });
 
