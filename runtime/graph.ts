@@ -268,14 +268,12 @@ export class Graph {
           throw wrapped;
         };
       };
-      const route =
-        (output: OperatorResult): Step =>
-        () => {
-          end?.(PipelineTelemetry.operatorOutcome(output));
-          if (failed) return undefined;
-          if (output.failure !== undefined) failed = true;
-          return this.#route(name, chunk, output);
-        };
+      const route = (output: OperatorResult): Step => () => {
+        end?.(PipelineTelemetry.operatorOutcome(output));
+        if (failed) return undefined;
+        if (output.failure !== undefined) failed = true;
+        return this.#route(name, chunk, output);
+      };
       let result: OperatorResult | Promise<OperatorResult>;
       try {
         result =

@@ -1,14 +1,15 @@
 import { Observable, type OperatorFunction, type Subscription, from } from 'rxjs';
+import { joinArrays } from './join-arrays.js';
 import type { MicroBatch } from './micro-batch.js';
 import type { BatchPolicy } from './pipeline-spec.js';
-import { joinArrays } from './join-arrays.js';
 
 /**
  * Writes micro-batches with up to `maxInFlight` writes at once, as `mergeMap` would, except that batches that
  * waited for a busy sink are joined into one write (group commit) of at most `maxJoinedRecords` records and
- * `maxBytes` bytes, the batches whole and in order. A sink that keeps up writes each micro-batch alone; a sink that falls behind writes
- * fewer, larger transactions instead of a growing queue of small ones. A watermark batch is never joined: batches
- * after it wait for it to start. The output is every write's output; an error of the input or of a write errors it.
+ * `maxBytes` bytes, the batches whole and in order. A sink that keeps up writes each micro-batch alone; a sink
+ * that falls behind writes fewer, larger transactions instead of a growing queue of small ones. A watermark batch
+ * is never joined: batches after it wait for it to start. The output is every write's output; an error of the
+ * input or of a write errors it.
  */
 export function groupCommit<T>(
   policy: Pick<BatchPolicy, 'maxInFlight' | 'maxJoinedRecords' | 'maxBytes'>,

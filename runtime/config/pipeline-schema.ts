@@ -101,14 +101,11 @@ const runtime = Type.Partial(
         default: DEFAULTS.sinkWriteRetries,
         description: 'Retries of a failed sink write (retriable errors only) before the pipeline fails.',
       }),
-      workers: Type.Union(
-        [Type.Literal('inline'), Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })],
-        {
-          default: DEFAULTS.workers,
-          description:
-            'Where operators run: `inline` (the engine thread), a number of worker threads, or `auto` (measured per operator).',
-        },
-      ),
+      workers: Type.Union([Type.Literal('inline'), Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+        default: DEFAULTS.workers,
+        description:
+          'Where operators run: `inline` (the engine thread), a number of worker threads, or `auto` (measured per operator).',
+      }),
     },
     { additionalProperties: false, description: 'Pipeline-wide limits; every field has a default.' },
   ),
@@ -123,8 +120,7 @@ const observability = Type.Partial(
     {
       service_name: Type.String({
         minLength: 1,
-        description:
-          '`service.name` of traces and metrics (default: OTEL_SERVICE_NAME, else `sluice-<pipeline>`).',
+        description: '`service.name` of traces and metrics (default: OTEL_SERVICE_NAME, else `sluice-<pipeline>`).',
       }),
       traces: Type.Partial(
         Type.Object(
@@ -141,10 +137,7 @@ const observability = Type.Partial(
               description: 'Fraction of batches traced (default: OTEL_TRACES_SAMPLER, else 1).',
             }),
           },
-          {
-            additionalProperties: false,
-            description: 'Spans per batch and stage, sent to an OpenTelemetry collector.',
-          },
+          { additionalProperties: false, description: 'Spans per batch and stage, sent to an OpenTelemetry collector.' },
         ),
       ),
       metrics: Type.Partial(
@@ -156,15 +149,9 @@ const observability = Type.Partial(
                 'OTLP/HTTP metrics URL (default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT; without any, Prometheus `/metrics` only).',
             }),
             headers,
-            interval: duration(
-              'How often metrics are pushed over OTLP.',
-              OBSERVABILITY_DEFAULTS.metricsIntervalMs,
-            ),
+            interval: duration('How often metrics are pushed over OTLP.', OBSERVABILITY_DEFAULTS.metricsIntervalMs),
           },
-          {
-            additionalProperties: false,
-            description: 'Metrics pushed over OTLP (they are always on `/metrics`).',
-          },
+          { additionalProperties: false, description: 'Metrics pushed over OTLP (they are always on `/metrics`).' },
         ),
       ),
       health: Type.Partial(
@@ -186,30 +173,20 @@ const observability = Type.Partial(
               OBSERVABILITY_DEFAULTS.stallAfterMs,
             ),
           },
-          {
-            additionalProperties: false,
-            description: 'Serves `/healthz`, `/readyz` and `/metrics` over HTTP.',
-          },
+          { additionalProperties: false, description: 'Serves `/healthz`, `/readyz` and `/metrics` over HTTP.' },
         ),
       ),
-      progress: Type.Union(
-        [Type.Literal('auto'), Type.Literal('bar'), Type.Literal('lines'), Type.Literal('off')],
-        {
-          default: 'auto',
-          description:
-            'Progress of bounded sources: a bar on a terminal and lines otherwise (`auto`), `bar`, `lines` or `off`.',
-        },
-      ),
+      progress: Type.Union([Type.Literal('auto'), Type.Literal('bar'), Type.Literal('lines'), Type.Literal('off')], {
+        default: 'auto',
+        description: 'Progress of bounded sources: a bar on a terminal and lines otherwise (`auto`), `bar`, `lines` or `off`.',
+      }),
       progress_interval: duration(
         'How often a progress line is printed when not on a terminal.',
         OBSERVABILITY_DEFAULTS.progressIntervalMs,
       ),
       notify: Type.Object(
         {
-          url: Type.String({
-            pattern: '^https?://',
-            description: 'Webhook URL that receives the summary as JSON.',
-          }),
+          url: Type.String({ pattern: '^https?://', description: 'Webhook URL that receives the summary as JSON.' }),
           headers: Type.Optional(headers),
           on: Type.Optional(
             Type.Array(Type.Union([Type.Literal('failure'), Type.Literal('completion')]), {
@@ -220,16 +197,10 @@ const observability = Type.Partial(
             }),
           ),
         },
-        {
-          additionalProperties: false,
-          description: 'A webhook posted when the pipeline fails or completes.',
-        },
+        { additionalProperties: false, description: 'A webhook posted when the pipeline fails or completes.' },
       ),
     },
-    {
-      additionalProperties: false,
-      description: 'Traces, metrics, health endpoints, progress and notifications.',
-    },
+    { additionalProperties: false, description: 'Traces, metrics, health endpoints, progress and notifications.' },
   ),
 );
 
