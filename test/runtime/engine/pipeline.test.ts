@@ -284,6 +284,26 @@ void describe('Pipeline: backpressure and acknowledgements', () => {
     );
   });
 
+  void test('a sink that falls behind gets the micro-batches that waited for it joined, in order, within the cap', async () => {
+    const source = new ListSource({ total: 2_000, batchSize: 50 });
+    const sink = new CollectSink({ writeDelayMs: () => 5 });
+    const pipeline = await create({
+      sources: { source },
+      sinks: {
+        sink: { from: ['source'], sink, batch: { maxRecords: 50, maxJoinedRecords: 200, maxInFlight: 1 } },
+      },
+      runtime: { inFlightRecords: 1_000 },
+    });
+    await pipeline.run();
+    assert.deepEqual(ids(sink.records), range(0, 2_000), 'every record once, in source order');
+    assert.ok(Math.max(...sink.writeSizes) <= 200, `writes of ${sink.writeSizes.join(', ')}: above the cap`);
+    assert.ok(
+      sink.writeSizes.filter((size) => size > 50).length >= 5,
+      `writes of ${sink.writeSizes.join(', ')}: the waiting micro-batches were not joined`,
+    );
+    assert.equal(source.commits.at(-1), 2_000);
+  });
+
   void test(
     'a spent budget flushes sinks and the DLQ at once instead of waiting for their max_wait',
     { timeout: 60_000 },
