@@ -134,7 +134,11 @@ for (const ratio of scenario.ratios ?? []) {
   if (!of || !to) continue;
   const value = of.recordsPerSec / to.recordsPerSec;
   const target = ratio.atLeast === undefined ? '' : ` (target ≥ ${ratio.atLeast.toFixed(2)}×: ${value >= ratio.atLeast ? 'met' : 'NOT met'})`;
-  console.log(`${ratio.of} / ${ratio.to} = ${value.toFixed(2)}×${target}`);
+  // Both systems ran in every round, next to each other: the ratio per round shows how far the machine drifted.
+  const toRuns = runs.get(ratio.to)!;
+  const perRound = runs.get(ratio.of)!.map((run, round) => toRuns[round]!.seconds / run.seconds);
+  const spread = `round by round ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}×, median ${median(perRound).toFixed(2)}×`;
+  console.log(`${ratio.of} / ${ratio.to} = ${value.toFixed(2)}×${target}; ${spread}`);
 }
 if (values.json) await writeFile(values.json, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
 if (rows.some((row) => !row.correct)) {
