@@ -7,10 +7,14 @@ import type { ComponentRegistry } from '../../../runtime/component.js';
 import type { OperatorRunner } from '../../../runtime/operator-runner.js';
 import type { OperatorSpec, PipelineSpec, RuntimeSettings } from '../../../runtime/pipeline-spec.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
+import { Pipeline } from '../../../runtime/pipeline.js';
 import type { Sink } from '../../../runtime/sink.js';
 import type { Source, SourceBatch, SourceContext } from '../../../runtime/source.js';
-import type { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
-import { build } from '../engine/fixtures.js';
+import {
+  WorkerOperatorRunner,
+  type WorkerOperatorRunnerOptions,
+} from '../../../runtime/worker-operator-runner.js';
+import { MemoryCheckpointStore, build, silentLogger } from '../engine/fixtures.js';
 
 /** The directory of the custom operator modules the workers load. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/operators/', import.meta.url));
@@ -136,6 +140,41 @@ export function workerPipeline(parts: {
     operatorWorker: OPERATOR_WORKER,
   };
   return { spec, registry };
+}
+
+/**
+ * A runner for `spec`'s operators on its `runtime.workers` threads, with the thread entry of `registry`; `options`
+ * override the runner's defaults (task size, retries, heap).
+ */
+export function workerRunner(
+  spec: PipelineSpec,
+  registry: ComponentRegistry,
+  options: Partial<Pick<WorkerOperatorRunnerOptions, 'taskRecords' | 'retries' | 'maxHeapMb'>> = {},
+): WorkerOperatorRunner {
+  const { workers } = spec.runtime;
+  if (workers === undefined || workers === 'inline')
+    throw new Error(`pipeline ${spec.name} runs its operators inline`);
+  return new WorkerOperatorRunner({
+    spec,
+    entry: registry.operatorWorker!,
+    workers,
+    logger: silentLogger,
+    ...options,
+  });
+}
+
+/** `spec` as a pipeline with in-memory checkpoints, its operators run by `operatorRunner` (else as the spec says). */
+export function createPipeline(
+  spec: PipelineSpec,
+  registry: ComponentRegistry,
+  operatorRunner?: OperatorRunner,
+): Promise<Pipeline> {
+  return Pipeline.create(spec, {
+    registry,
+    logger: silentLogger,
+    checkpoints: new MemoryCheckpointStore(),
+    ...(operatorRunner === undefined ? {} : { operatorRunner }),
+  });
 }
 
 /**

@@ -4,9 +4,15 @@ import { SluiceError } from '../../../runtime/errors.js';
 import { Pipeline } from '../../../runtime/pipeline.js';
 import type { OperatorSpec } from '../../../runtime/pipeline-spec.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
-import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
 import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
-import { KeyedSource, countingRunner, customNode, workerPipeline } from './support.js';
+import {
+  KeyedSource,
+  countingRunner,
+  createPipeline,
+  customNode,
+  workerPipeline,
+  workerRunner,
+} from './support.js';
 
 /** `seq` of each record, per key, in the order the sink got them. */
 function seqsByKey(records: readonly ChangeRecord[]): Map<unknown, number[]> {
@@ -54,19 +60,8 @@ async function runFailingAt2500(name: string, operators: OperatorSpec[]) {
     sinks: { out: { from: 'check', sink: out } },
     runtime: { workers: 4 },
   });
-  const runner = new WorkerOperatorRunner({
-    spec,
-    entry: registry.operatorWorker!,
-    workers: 4,
-    logger: silentLogger,
-    taskRecords: 50,
-  });
-  const pipeline = await Pipeline.create(spec, {
-    registry,
-    logger: silentLogger,
-    checkpoints: new MemoryCheckpointStore(),
-    operatorRunner: runner,
-  });
+  const runner = workerRunner(spec, registry, { taskRecords: 50 });
+  const pipeline = await createPipeline(spec, registry, runner);
   await assert.rejects(pipeline.run(), (error: unknown) => {
     assert.ok(error instanceof SluiceError);
     assert.equal(error.code, 'RULE_FAILED');
@@ -87,18 +82,8 @@ describe('operators on worker threads', () => {
       sinks: { out: { from: 'stamp', sink: out } },
       runtime: { workers: 8 },
     });
-    const runner = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 8,
-      logger: silentLogger,
-    });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
+    const runner = workerRunner(spec, registry);
+    const pipeline = await createPipeline(spec, registry, runner);
     const summary = await pipeline.run();
     assert.equal(runner.placement('stamp'), 'workers');
     assert.equal(out.records.length, 50_000);
@@ -151,11 +136,7 @@ describe('operators on worker threads', () => {
       dlq,
       runtime: { workers: 3 },
     });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-    });
+    const pipeline = await createPipeline(spec, registry);
     await pipeline.run();
     const good = range(0, 3_000).filter((seq) => !markers.has(seq));
     assert.deepEqual(
@@ -195,19 +176,9 @@ describe('operators on worker threads', () => {
       dlq,
       runtime: { workers: 3 },
     });
-    const workers = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 3,
-      logger: silentLogger,
-    });
+    const workers = workerRunner(spec, registry);
     const { runner, waited } = countingRunner(workers);
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
+    const pipeline = await createPipeline(spec, registry, runner);
     const summary = await pipeline.run();
     const odd = range(0, 3_000).filter((seq) => !markers.has(seq) && seq % 2 === 1);
     assert.deepEqual(seqs(out.records), odd);
@@ -265,11 +236,7 @@ describe('operators on worker threads', () => {
       sinks: { out: { from: 'picky', sink: out } },
       runtime: { workers: 2 },
     });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-    });
+    const pipeline = await createPipeline(spec, registry);
     await assert.rejects(pipeline.run(), (error: unknown) => {
       assert.ok(error instanceof SluiceError);
       assert.equal(error.code, 'OPERATOR_FAILED');
@@ -326,19 +293,9 @@ describe('operators on worker threads', () => {
       sinks: { out: { from: 'heavy', sink: out } },
       runtime: { workers: 'auto' },
     });
-    const runner = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 'auto',
-      logger: silentLogger,
-    });
+    const runner = workerRunner(spec, registry);
     assert.equal(runner.placement('light'), 'measuring');
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
+    const pipeline = await createPipeline(spec, registry, runner);
     await pipeline.run();
     assert.equal(runner.placement('light'), 'inline');
     assert.equal(runner.placement('heavy'), 'workers');
@@ -374,12 +331,7 @@ describe('operators on worker threads', () => {
       sinks: { out: { from: 'rules', sink: new CollectSink() } },
       runtime: { workers: 4 },
     });
-    const runner = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 4,
-      logger: silentLogger,
-    });
+    const runner = workerRunner(spec, registry);
     assert.equal(runner.placement('dedup'), 'inline');
     assert.equal(runner.placement('unique'), 'inline');
     assert.equal(runner.placement('rules'), 'workers');

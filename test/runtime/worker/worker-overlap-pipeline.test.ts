@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULTS } from '../../../runtime/limits.js';
-import { Pipeline } from '../../../runtime/pipeline.js';
-import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
-import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
-import { KeyedSource, countingRunner, customNode, workerPipeline } from './support.js';
+import { CollectSink } from '../engine/fixtures.js';
+import {
+  KeyedSource,
+  countingRunner,
+  createPipeline,
+  customNode,
+  workerPipeline,
+  workerRunner,
+} from './support.js';
 
 describe('worker-run operators overlap batches', () => {
   test('several batches are on the threads at once, and readers still get them in source order', async () => {
@@ -22,19 +27,9 @@ describe('worker-run operators overlap batches', () => {
       sinks: { out: { from: 'stamp', sink: out } },
       runtime: { workers: 2 },
     });
-    const workers = new WorkerOperatorRunner({
-      spec,
-      entry: registry.operatorWorker!,
-      workers: 2,
-      logger: silentLogger,
-    });
+    const workers = workerRunner(spec, registry);
     const { runner, peak } = countingRunner(workers);
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-      operatorRunner: runner,
-    });
+    const pipeline = await createPipeline(spec, registry, runner);
     await pipeline.run();
 
     assert.equal(workers.overlap('slow'), DEFAULTS.workerBatchesInFlight);

@@ -3,9 +3,8 @@ import { describe, test } from 'node:test';
 import { SluiceError } from '../../../runtime/errors.js';
 import { Pipeline } from '../../../runtime/pipeline.js';
 import type { ChangeRecord, Row } from '../../../runtime/record.js';
-import { WorkerOperatorRunner } from '../../../runtime/worker-operator-runner.js';
 import { CollectSink, MemoryCheckpointStore, silentLogger } from '../engine/fixtures.js';
-import { KeyedSource, customNode, workerPipeline } from './support.js';
+import { KeyedSource, createPipeline, customNode, workerPipeline, workerRunner } from './support.js';
 
 const TOTAL = 2_000;
 const MARKED = 1_234;
@@ -40,21 +39,12 @@ async function runWithMarker(
     dlq,
     runtime: { workers: 2 },
   });
-  const runner = new WorkerOperatorRunner({
-    spec,
-    entry: registry.operatorWorker!,
-    workers: 2,
-    logger: silentLogger,
+  const runner = workerRunner(spec, registry, {
     taskRecords: 100,
     retries: 1,
     ...(maxHeapMb === undefined ? {} : { maxHeapMb }),
   });
-  const pipeline = await Pipeline.create(spec, {
-    registry,
-    logger: silentLogger,
-    checkpoints: new MemoryCheckpointStore(),
-    operatorRunner: runner,
-  });
+  const pipeline = await createPipeline(spec, registry, runner);
   const summary = await pipeline.run();
   return { source, out, dlq, summary };
 }
@@ -158,11 +148,7 @@ describe('worker pool shutdown', () => {
       sinks: { out: { from: 'slow', sink: out } },
       runtime: { workers: 2, inFlightRecords: 2_000 },
     });
-    const pipeline = await Pipeline.create(spec, {
-      registry,
-      logger: silentLogger,
-      checkpoints: new MemoryCheckpointStore(),
-    });
+    const pipeline = await createPipeline(spec, registry);
     const running = pipeline.run();
     // Stop once records are flowing through the workers, with more read and queued behind them.
     while (out.records.length < 600) await new Promise((resolve) => setTimeout(resolve, 20));
