@@ -287,15 +287,16 @@ async function checkNode(
     const validateBatch = schemaValidator(PIPELINE_SCHEMA.batch, 'a sink batch');
     const found = validateWithEnvironment(validateBatch, node.batch, [...path, 'batch'], tree);
     for (const { path: at, at: where, message } of found) problem([...path, 'batch', ...at], where, message);
-    if (found.length === 0) batch = node.batch as Mapping;
-    const maxRecords = Number(batch?.max_records ?? DEFAULTS.sinkMaxRecords);
-    const joined = batch?.max_joined_records as number | undefined;
-    if (joined !== undefined && joined < maxRecords)
-      problem(
-        [...path, 'batch', 'max_joined_records'],
-        'value',
-        `expected at least \`max_records\` (${maxRecords}): a write holds at least one whole micro-batch, got ${joined}`,
-      );
+    if (found.length === 0) {
+      batch = node.batch as Mapping;
+      const { maxRecords, maxJoinedRecords } = batchPolicy(batch);
+      if (maxJoinedRecords < maxRecords)
+        problem(
+          [...path, 'batch', 'max_joined_records'],
+          'value',
+          `expected at least \`max_records\` (${maxRecords}): a write holds at least one whole micro-batch, got ${maxJoinedRecords}`,
+        );
+    }
   }
 
   const definitions: ReadonlyMap<string, Definition> =
