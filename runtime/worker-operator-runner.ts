@@ -594,6 +594,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
       ...(failure === undefined ? {} : { failure }),
     };
   }
+
   /**
    * The records of node `link` across `ordered` pieces: in batch order by their origins when all are known, else
    * lane after lane (marked out of batch order when `severalLanes` gave them).
@@ -605,6 +606,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
         const { result, origins } = piece.links[link]!;
         result.records.forEach((record, index) => (slots[origins![index]!] = record));
       }
+      // A node that dropped records left holes in `slots`: `filter` skips them.
       return slots.filter(() => true);
     }
     const records: ChangeRecord[] = [];
