@@ -79,8 +79,8 @@ async function copyAll(db: BenchPostgres, rows: readonly Row[][]): Promise<void>
 }
 
 /**
- * The same COPY cut into Sluice's micro-batches: one `COPY` and one transaction per batch of BENCH_BATCH rows, the
- * durability Sluice gives (each batch committed before the next), with nothing else in between.
+ * The same COPY cut into Sluice's micro-batches: one `COPY` and one transaction per batch of BENCH_BATCH rows (a
+ * commit per micro-batch, as Sluice did before group commit joined the batches that wait for a busy sink).
  */
 async function copyPerBatch(db: BenchPostgres, rows: readonly Row[][]): Promise<void> {
   const client = await db.pool.connect();
