@@ -108,7 +108,8 @@ type Failing = NonNullable<OperatorResult['failure']>;
  *
  * **Placement.** Stateful built-ins stay inline (`mayRunInWorkers`). With a number, every other node runs on the
  * workers. With `auto`, each node runs inline for its first batches while the runner measures its cost per record
- * and the hop's cost per record (encoding and decoding the batch and its result, plus `HOP_FIXED_MS` per task);
+ * and the hop's cost per record (encoding and decoding one task's share of the batch and of its result, scaled to
+ * the batch, plus `HOP_FIXED_MS` per task);
  * it moves to `os.availableParallelism()` threads when its cost is at least `AUTO_MARGIN` times the hop's, and
  * otherwise stays inline for good.
  *
