@@ -31,13 +31,13 @@ export interface PostgresSinkStats {
   readonly changes: number;
   /** Records returned as rejected (refused by Postgres, or unusable: no key, no version, no table). */
   readonly rejected: number;
-  /** Deletes skipped (`deletes: ignore`, or append mode). */
+  /** Deletes skipped (`deletes: ignore`, or append mode) in writes that committed. */
   readonly skippedDeletes: number;
   /** Field values left out because their column does not exist (`schema_drift: warn | ignore`). */
   readonly droppedFields: number;
 }
 
-/** A record turned into a change for a table, or the reason it cannot be. */
+/** A record turned into a change for a table, the reason it cannot be, or null for a delete the sink skips. */
 type Prepared =
   { readonly table: TableName; readonly change: Change } | { readonly rejected: DeadLetter } | null;
 
@@ -123,7 +123,7 @@ export class PostgresSink implements Sink {
     this.#breaker.admit(`write of ${records.length} records to ${this.#target}`);
     const probe = this.#breaker.state === 'half-open';
     const rejected: DeadLetter[] = [];
-    const byTable = this.#prepare(records, rejected);
+    const { groups: byTable, skippedDeletes } = this.#prepare(records, rejected);
     let client: pg.PoolClient | undefined;
     let failure: unknown;
     // A checked-out connection that breaks also emits 'error'; without a listener that would crash the process.
@@ -165,6 +165,7 @@ export class PostgresSink implements Sink {
       await client.query('COMMIT');
       this.#batches++;
       this.#changes += applied;
+      this.#skippedDeletes += skippedDeletes;
       this.#rejected += rejected.length;
       this.#breaker.succeeded();
       if (probe) this.#context?.logger.info({ target: this.#target }, 'circuit breaker closed: the half-open probe write succeeded');
@@ -245,19 +246,26 @@ export class PostgresSink implements Sink {
     };
   }
 
-  /** Groups the batch's records by table as changes, in source order; unusable records become dead letters. */
+  /**
+   * Groups the batch's records by table as changes, in source order; unusable records become dead letters. Also
+   * says how many deletes it skipped, which the write counts once it commits (a retried write prepares again).
+   */
   #prepare(records: readonly ChangeRecord[], rejected: DeadLetter[]) {
     const groups = new Map<string, { table: TableName; changes: Change[]; keyColumns: readonly string[] }>();
+    let skippedDeletes = 0;
     for (const record of records) {
       const prepared = this.#toChange(record, groups);
-      if (prepared === null) continue;
+      if (prepared === null) {
+        skippedDeletes++;
+        continue;
+      }
       if ('rejected' in prepared) {
         rejected.push(prepared.rejected);
         continue;
       }
       groups.get(prepared.table.toString())!.changes.push(prepared.change);
     }
-    return [...groups.values()].filter((group) => group.changes.length > 0);
+    return { groups: [...groups.values()].filter((group) => group.changes.length > 0), skippedDeletes };
   }
 
   #toChange(
@@ -266,10 +274,8 @@ export class PostgresSink implements Sink {
   ): Prepared {
     const config = this.#config;
     const mode = this.#mode;
-    if (record.op === 'delete' && (mode === 'append' || (config.deletes ?? 'delete') === 'ignore')) {
-      this.#skippedDeletes++;
+    if (record.op === 'delete' && (mode === 'append' || (config.deletes ?? 'delete') === 'ignore'))
       return null;
-    }
     let table: TableName;
     try {
       table = this.#template.resolve(record);

@@ -157,6 +157,29 @@ describe('postgres sink: deletes', () => {
       await sink.close();
     }
   });
+
+  test('a skipped delete counts once, when its write commits, however often the batch is written', async () => {
+    const db = await pg.database();
+    await db.pool.query('CREATE TABLE orders (id bigint PRIMARY KEY)');
+    const sink = await connectedSink({
+      url: db.url,
+      table: 'orders',
+      deletes: 'ignore',
+      schema_drift: 'fail',
+    });
+    try {
+      const batch = [change('delete', { id: 1 }, null), change('insert', { id: 2 }, { id: 2, note: 'x' })];
+      await assert.rejects(sink.write(batch), (error: SluiceError) => error.code === 'SCHEMA_DRIFT');
+      assert.equal(sink.stats().skippedDeletes, 0);
+      await db.pool.query('ALTER TABLE orders ADD COLUMN note text');
+      await sink.write(batch);
+      assert.equal(sink.stats().skippedDeletes, 1);
+      const { rows } = await db.pool.query('SELECT id::int, note FROM orders');
+      assert.deepEqual(rows, [{ id: 2, note: 'x' }]);
+    } finally {
+      await sink.close();
+    }
+  });
 });
 
 describe('postgres sink: newer wins', () => {
