@@ -319,8 +319,9 @@ export class WorkerOperatorRunner implements OperatorRunner {
     // one task's share of the batch and of its result, as a thread gets it, scaled to the batch. Timing whole
     // batches made a 1M-record run that stays inline 3–8% slower than `inline` (the `workers-light` bench).
     const warmUp = state.batches <= AUTO_WARMUP_BATCHES;
-    const sent = warmUp ? records.length : Math.min(records.length, this.#taskRecords);
-    const given = warmUp ? result.records.length : Math.min(result.records.length, this.#taskRecords);
+    const share = warmUp ? Infinity : this.#taskRecords;
+    const sent = Math.min(records.length, share);
+    const given = Math.min(result.records.length, share);
     const started = performance.now();
     this.#codec.decode(this.#codec.encode(records.slice(0, sent)));
     const requestMs = performance.now() - started;
