@@ -4,7 +4,7 @@ import { PipelineFailure, SluiceError } from '../../runtime/errors.js';
 import type { Change } from './change.js';
 import { loadColumns, type ColumnInfo } from './column-info.js';
 import { quoteIdentifier } from './quote-identifier.js';
-import { sameStrings } from './same-strings.js';
+import { hasFieldNames } from './has-field-names.js';
 import type { TableName } from './table-name.js';
 import type { TablePlan } from './table-writer.js';
 import { inferType, mergeTypes } from './type-inference.js';
@@ -105,14 +105,14 @@ export class SchemaManager {
     // Changes of one record shape share their field names: each new list of names is checked once.
     let known: readonly string[] = [];
     for (const change of changes) {
-      const names = Object.keys(change.fields);
-      if (!sameStrings(names, known)) {
+      if (!hasFieldNames(change.fields, known)) {
+        const names = Object.keys(change.fields);
         for (const name of names)
           if (!columns.has(name) && !this.#absent.has(`${table.toString()}\0${name}`)) return false;
         known = names;
       }
       if (!widening) continue;
-      for (const name of names) {
+      for (const name of known) {
         const column = columns.get(name);
         if (column && widenedType(column.type, change.fields[name]!) !== null) return false;
       }
@@ -130,10 +130,9 @@ export class SchemaManager {
     let known: readonly string[] = [];
     let dropped = 0;
     for (const change of changes) {
-      const names = Object.keys(change.fields);
-      if (!sameStrings(names, known)) {
-        known = names;
-        dropped = names.filter((name) => !columns.has(name)).length;
+      if (!hasFieldNames(change.fields, known)) {
+        known = Object.keys(change.fields);
+        dropped = known.filter((name) => !columns.has(name)).length;
       }
       this.#droppedFields += dropped;
     }

@@ -37,10 +37,6 @@ export interface PostgresSinkStats {
   readonly droppedFields: number;
 }
 
-/** A record turned into a change for a table, the reason it cannot be, or null for a delete the sink skips. */
-type Prepared =
-  { readonly table: TableName; readonly change: Change } | { readonly rejected: DeadLetter } | null;
-
 /**
  * The `postgres` sink: writes micro-batches of change records into Postgres tables, one transaction per batch.
  *
@@ -62,6 +58,8 @@ export class PostgresSink implements Sink {
   readonly #template: TableTemplate;
   readonly #breaker: CircuitBreaker;
   readonly #copyThreshold: number | undefined;
+  /** `version_from` split at its dots. */
+  readonly #versionPath: readonly string[];
   /** Per table (`schema.table`): whether large upsert groups try a plain COPY first. */
   readonly #copyFirst = new Map<string, CopyFirstState>();
   #pool: pg.Pool | undefined;
@@ -80,6 +78,7 @@ export class PostgresSink implements Sink {
     this.#config = config;
     this.#template = new TableTemplate(config.table);
     this.#copyThreshold = options.copyThreshold;
+    this.#versionPath = (config.version_from ?? '').split('.');
     this.#breaker = new CircuitBreaker({
       failureThreshold: config.circuit_breaker?.failures ?? DEFAULT_BREAKER_FAILURES,
       coolDownMs: config.circuit_breaker?.cool_down_ms ?? DEFAULT_BREAKER_COOL_DOWN_MS,
@@ -168,7 +167,11 @@ export class PostgresSink implements Sink {
       this.#skippedDeletes += skippedDeletes;
       this.#rejected += rejected.length;
       this.#breaker.succeeded();
-      if (probe) this.#context?.logger.info({ target: this.#target }, 'circuit breaker closed: the half-open probe write succeeded');
+      if (probe)
+        this.#context?.logger.info(
+          { target: this.#target },
+          'circuit breaker closed: the half-open probe write succeeded',
+        );
       return { rejected };
     } catch (error) {
       failure = error;
@@ -253,34 +256,29 @@ export class PostgresSink implements Sink {
   #prepare(records: readonly ChangeRecord[], rejected: DeadLetter[]) {
     const groups = new Map<string, { table: TableName; changes: Change[]; keyColumns: readonly string[] }>();
     let skippedDeletes = 0;
-    for (const record of records) {
-      const prepared = this.#toChange(record, groups);
-      if (prepared === null) {
-        skippedDeletes++;
-        continue;
-      }
-      if ('rejected' in prepared) {
-        rejected.push(prepared.rejected);
-        continue;
-      }
-      groups.get(prepared.table.toString())!.changes.push(prepared.change);
-    }
+    for (const record of records) if (!this.#addChange(record, groups, rejected)) skippedDeletes++;
     return { groups: [...groups.values()].filter((group) => group.changes.length > 0), skippedDeletes };
   }
 
-  #toChange(
+  /**
+   * Adds the record's change to its table's group, or its dead letter to `rejected` when it cannot be written.
+   * Returns false for a delete the sink skips.
+   */
+  #addChange(
     record: ChangeRecord,
     groups: Map<string, { table: TableName; changes: Change[]; keyColumns: readonly string[] }>,
-  ): Prepared {
+    rejected: DeadLetter[],
+  ): boolean {
     const config = this.#config;
     const mode = this.#mode;
     if (record.op === 'delete' && (mode === 'append' || (config.deletes ?? 'delete') === 'ignore'))
-      return null;
+      return false;
     let table: TableName;
     try {
       table = this.#template.resolve(record);
     } catch (error) {
-      return { rejected: this.#deadLetter(record, messageOf(error)) };
+      rejected.push(this.#deadLetter(record, messageOf(error)));
+      return true;
     }
     let group = groups.get(table.toString());
     if (!group) {
@@ -290,32 +288,33 @@ export class PostgresSink implements Sink {
     }
     const kind = mode === 'append' ? 'append' : record.op === 'delete' ? 'delete' : 'upsert';
     if (kind !== 'delete' && record.after === null) {
-      return {
-        rejected: this.#deadLetter(record, `expected an after row for a ${record.op} record, got null`),
-      };
+      rejected.push(this.#deadLetter(record, `expected an after row for a ${record.op} record, got null`));
+      return true;
     }
     // The record's own row when it already holds the key values; a copy only when a key value must be added.
     let fields: Row = kind === 'delete' ? {} : record.after!;
     let copied = kind === 'delete';
     if (mode === 'upsert') {
       if (group.keyColumns.length === 0) {
-        return {
-          rejected: this.#deadLetter(
+        rejected.push(
+          this.#deadLetter(
             record,
             `upsert into ${table.toString()} needs a key: set key in the sink config or send records with a key`,
           ),
-        };
+        );
+        return true;
       }
       for (const name of group.keyColumns) {
         const value = record.key?.[name] ?? record.after?.[name] ?? record.before?.[name];
         if (value === undefined || value === null) {
-          return {
-            rejected: this.#deadLetter(
+          rejected.push(
+            this.#deadLetter(
               record,
               `expected key column ${JSON.stringify(name)} in the record's key, after or before row; it has none`,
               name,
             ),
-          };
+          );
+          return true;
         }
         if (fields[name] === value) continue;
         if (!copied) {
@@ -328,28 +327,24 @@ export class PostgresSink implements Sink {
     let version: string | undefined;
     if (config.version_column !== undefined) {
       const path = config.version_from ?? '';
-      const raw = readPath(record, path.split('.'));
+      const raw = readPath(record, this.#versionPath);
       version = versionOf(raw);
       if (version === undefined) {
-        return {
-          rejected: this.#deadLetter(
+        rejected.push(
+          this.#deadLetter(
             record,
             `expected a version (number, decimal, HLC, LSN or timestamp) at ${path}, got ${raw === undefined ? 'nothing' : describeValue(raw)}`,
             path,
           ),
-        };
+        );
+        return true;
       }
     }
     const deletedAt =
       kind === 'delete' ? new Date(record.sourceTimeMs ?? record.ingestTimeMs).toISOString() : undefined;
-    const change: Change = {
-      kind,
-      record,
-      fields,
-      ...(version === undefined ? {} : { version }),
-      ...(deletedAt === undefined ? {} : { deletedAt }),
-    };
-    return { table, change };
+    // Every change has the same fields (undefined when absent): one object shape for the whole batch.
+    group.changes.push({ kind, record, fields, version, deletedAt });
+    return true;
   }
 
   #deadLetter(record: ChangeRecord, reason: string, field?: string): DeadLetter {

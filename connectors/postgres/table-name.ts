@@ -5,10 +5,13 @@ import { quoteIdentifier } from './quote-identifier.js';
 export class TableName {
   readonly schema: string;
   readonly table: string;
+  /** `schema.table`, built once: the sink looks its table up by it for every record. */
+  readonly #text: string;
 
   constructor(schema: string, table: string) {
     this.schema = schema;
     this.table = table;
+    this.#text = `${schema}.${table}`;
   }
 
   /**
@@ -32,7 +35,7 @@ export class TableName {
 
   /** `schema.table`, for messages and cache keys. */
   toString(): string {
-    return `${this.schema}.${this.table}`;
+    return this.#text;
   }
 }
 

@@ -2,14 +2,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { Row } from '../../runtime/record.js';
 import type { Change, EncodedChange } from './change.js';
 import type { ColumnInfo } from './column-info.js';
 import { errorKind } from './error-kind.js';
+import { hasFieldNames } from './has-field-names.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import type { TableName } from './table-name.js';
 import { encodeValue } from './value-encoding.js';
 import { encodeVersion } from './version.js';
-import { sameStrings } from './same-strings.js';
 
 /**
  * Upsert groups of at least this many rows that COPY-first did not insert (see {@link CopyFirstState}) are written
@@ -116,7 +117,7 @@ export class TableWriter {
   /** Encodes a change's values for this table's column types; fields with no column are left out. */
   encode(change: Change, index: number): EncodedChange {
     const { fields } = change;
-    const shape = this.#shapeOf(Object.keys(fields));
+    const shape = this.#shapeOf(fields);
     const { names, columns, keyIndexes } = shape;
     const values = new Array<string | null>(names.length);
     for (let column = 0; column < names.length; column++)
@@ -135,12 +136,13 @@ export class TableWriter {
   }
 
   /**
-   * The written columns for records whose fields are `keys`, in that order: records of one source nearly always
-   * share it, so the last shape is kept and compared before any sorting or lookups.
+   * The written columns for records with these fields: records of one source nearly always share their field
+   * names, so the last shape is kept and compared before any sorting or lookups.
    */
-  #shapeOf(keys: readonly string[]): RecordShape {
+  #shapeOf(fields: Row): RecordShape {
     const last = this.#lastShape;
-    if (last !== undefined && sameStrings(last.keys, keys)) return last;
+    if (last !== undefined && hasFieldNames(fields, last.keys)) return last;
+    const keys = Object.keys(fields);
     const { columns, keyColumns, versionColumn } = this.plan;
     const names = keys.filter((name) => columns.has(name) && name !== versionColumn).sort();
     const shape: RecordShape = {
@@ -419,21 +421,28 @@ function columnArrays(group: readonly EncodedChange[], versioned: boolean): (str
   return arrays;
 }
 
-/** COPY text format rows from column arrays, in chunks of about 64 KiB. */
+/**
+ * COPY text format rows from column arrays, in chunks of about 64 KiB. Each line and each chunk is built by one
+ * `join` (one flat string) rather than by appending fields, which left a rope of small strings per field.
+ */
 function* copyLines(arrays: readonly (readonly (string | null)[])[], rows: number): Generator<string> {
-  let chunk = '';
+  const fields = new Array<string>(arrays.length);
+  const lines: string[] = [];
+  let length = 0;
   for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < arrays.length; column++) {
-      if (column > 0) chunk += '\t';
-      chunk += copyField(arrays[column]![row] ?? null);
-    }
-    chunk += '\n';
-    if (chunk.length >= 65_536) {
-      yield chunk;
-      chunk = '';
+    for (let column = 0; column < arrays.length; column++)
+      fields[column] = copyField(arrays[column]![row] ?? null);
+    const line = fields.join('\t');
+    lines.push(line);
+    length += line.length + 1;
+    if (length >= 65_536 || row === rows - 1) {
+      // The empty last entry gives the chunk its final newline.
+      lines.push('');
+      yield lines.join('\n');
+      lines.length = 0;
+      length = 0;
     }
   }
-  if (chunk.length > 0) yield chunk;
 }
 
 /** The characters COPY text format escapes. */
