@@ -26,6 +26,9 @@ const ERRORS = Kafka.CODES.ERRORS;
  */
 const FIRST_IDLE_WAIT_MS = 1;
 const LONGEST_IDLE_WAIT_MS = 50;
+/** Pauses between attempts of a decoder's `prepare` that failed: doubling up to the longest (which also bounds how long a stop waits for it). */
+const FIRST_PREPARE_RETRY_MS = 50;
+const LONGEST_PREPARE_RETRY_MS = 1_000;
 
 /** Everything a {@link KafkaSource} needs, already validated (see `source.ts` for the YAML options). */
 export interface KafkaSourceOptions {
@@ -320,6 +323,7 @@ export class KafkaSource implements Source {
         continue;
       }
       idleWaitMs = FIRST_IDLE_WAIT_MS;
+      if (!(await this.#prepared(messages))) break;
       const touched = new Set<PartitionState>();
       for (const message of messages) {
         const state = this.#states.get(PartitionState.keyOf(message.topic, message.partition));
@@ -333,6 +337,30 @@ export class KafkaSource implements Source {
       for (const state of touched) this.#balance(state);
       this.#notify();
     }
+  }
+
+  /**
+   * Waits until the decoder has what decoding `messages` needs (see `KafkaMessageDecoder.prepare`), retrying a
+   * failure with growing pauses; false when the source stopped meanwhile.
+   */
+  async #prepared(messages: readonly Message[]): Promise<boolean> {
+    const decoder = this.#options.decoder;
+    if (decoder?.prepare === undefined) return true;
+    let pauseMs = FIRST_PREPARE_RETRY_MS;
+    while (this.#running) {
+      try {
+        await decoder.prepare(messages);
+        return true;
+      } catch (error) {
+        this.#logger?.warn(
+          { err: error },
+          `kafka source "${this.#context?.name ?? ''}" holds ${messages.length} messages it cannot decode yet, trying again in ${pauseMs} ms: ${messageOf(error)}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        pauseMs = Math.min(pauseMs * 2, LONGEST_PREPARE_RETRY_MS);
+      }
+    }
+    return false;
   }
 
   #takeBatch(name: string): SourceBatch {
@@ -367,8 +395,7 @@ export class KafkaSource implements Source {
         range.count++;
       }
       try {
-        if (decoder === undefined)
-          records.push(messageToRecord(message, decoding, now));
+        if (decoder === undefined) records.push(messageToRecord(message, decoding, now));
         else {
           const decoded = decoder.decode(message, name, now);
           if ('watermark' in decoded) {

@@ -16,6 +16,12 @@ export interface KafkaMessageDecoder {
    * `DecodeError` for a message that is not in the expected format (it goes to the DLQ). Pure.
    */
   decode(message: Message, source: string, ingestTimeMs: number): DecodedMessage;
+  /**
+   * Called with each list of consumed messages before any of them is decoded, to fetch what decoding them needs
+   * (Avro schemas from a registry). A rejection (the registry is down) holds the messages: the source logs it and
+   * calls again with growing pauses, reading nothing more meanwhile.
+   */
+  prepare?(messages: readonly Message[]): Promise<void>;
   /** Orders two watermarks this decoder produced: negative, zero or positive. */
   compareWatermarks(a: string, b: string): number;
 }
