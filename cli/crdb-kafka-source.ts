@@ -3,8 +3,11 @@ import type { Message } from 'node-rdkafka';
 import {
   ChangefeedDecodeError,
   type ChangefeedDecodeOptions,
+  confluentSchemaId,
+  decodeAvroChangefeedMessage,
   decodeChangefeedMessage,
   Hlc,
+  SchemaRegistry,
 } from '../connectors/crdb/index.js';
 import { CHANGEFEED_DECODE_PROPERTIES } from '../connectors/crdb/changefeed-source-schema.js';
 import {
@@ -19,9 +22,39 @@ import {
 import { defineSource } from '../runtime/component.js';
 
 const schema = Type.Object(
-  { ...KAFKA_CONSUMER_PROPERTIES, ...CHANGEFEED_DECODE_PROPERTIES },
+  {
+    ...KAFKA_CONSUMER_PROPERTIES,
+    ...CHANGEFEED_DECODE_PROPERTIES,
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('avro')], {
+        default: 'json',
+        description:
+          "The changefeed's `format`: `json`, or `avro` (Confluent wire format, schemas read from confluent_schema_registry).",
+      }),
+    ),
+    confluent_schema_registry: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'For format: avro, the schema registry URL the changefeed writes to (its `confluent_schema_registry` option); credentials in the URL are sent as basic auth.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
+
+/** Whether `text` is an absolute http(s) URL. */
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** The decoding a `crdb_kafka` source's messages need, whatever their format. */
+type ChangefeedDecoding = Pick<ChangefeedDecodeOptions, 'envelope' | 'keyColumns'>;
 
 function headersOf(message: Message): Record<string, string> | undefined {
   if (message.headers === undefined || message.headers.length === 0) return undefined;
@@ -34,27 +67,32 @@ function headersOf(message: Message): Record<string, string> | undefined {
 }
 
 /**
- * The CockroachDB changefeed decoding of Kafka messages (any JSON envelope): each message becomes a change record
- * (with the Kafka `partition` and `offset` added to its source) or, for a resolved message, a watermark of its
- * partition (the HLC's text). Undecodable messages throw the Kafka connector's `DecodeError` (they go to the DLQ).
+ * The CockroachDB changefeed decoding of Kafka messages (any envelope; JSON, or Avro with `registry`): each
+ * message becomes a change record (with the Kafka `partition` and `offset` added to its source) or, for a resolved
+ * message, a watermark of its partition (the HLC's text). Undecodable messages throw the Kafka connector's
+ * `DecodeError` (they go to the DLQ). With a registry, `prepare` fetches the schemas of each list of messages
+ * before they are decoded.
  */
 export function changefeedKafkaDecoder(
-  decode: Pick<ChangefeedDecodeOptions, 'envelope' | 'keyColumns'>,
+  decode: ChangefeedDecoding,
+  registry?: SchemaRegistry,
 ): KafkaMessageDecoder {
   return {
     decode(message, source, ingestTimeMs) {
       const position = messagePosition(message);
+      const received = {
+        key: message.key ?? null,
+        value: message.value,
+        topic: message.topic,
+        ...(message.headers === undefined ? {} : { headers: headersOf(message) }),
+      };
+      const options = { ...decode, sourceName: source, position, ingestTimeMs };
       let event;
       try {
-        event = decodeChangefeedMessage(
-          {
-            key: message.key ?? null,
-            value: message.value,
-            topic: message.topic,
-            ...(message.headers === undefined ? {} : { headers: headersOf(message) }),
-          },
-          { ...decode, sourceName: source, position, ingestTimeMs },
-        );
+        event =
+          registry === undefined
+            ? decodeChangefeedMessage(received, options)
+            : decodeAvroChangefeedMessage(received, options, registry);
       } catch (error) {
         if (error instanceof ChangefeedDecodeError) throw new DecodeError(error.message, { cause: error });
         throw error;
@@ -69,6 +107,18 @@ export function changefeedKafkaDecoder(
       };
     },
     compareWatermarks: (a, b) => Hlc.compare(Hlc.parse(a), Hlc.parse(b)),
+    ...(registry === undefined
+      ? {}
+      : {
+          prepare: (messages: readonly Message[]) =>
+            registry.load(
+              messages.flatMap((message) =>
+                [confluentSchemaId(message.key), confluentSchemaId(message.value)].filter(
+                  (id): id is number => id !== undefined,
+                ),
+              ),
+            ),
+        }),
   };
 }
 
@@ -84,7 +134,33 @@ export const crdbKafkaSource = defineSource({
   summary:
     'Reads a CockroachDB changefeed from Kafka topics; resolved timestamps become watermarks (for consistency: resolved).',
   schema,
-  check: kafkaConsumerIssues,
+  check: (config) => [
+    ...kafkaConsumerIssues(config),
+    ...((config.format ?? 'json') === 'avro' && config.confluent_schema_registry === undefined
+      ? [
+          {
+            path: ['confluent_schema_registry'],
+            message: 'format: avro needs the schema registry URL the changefeed writes to',
+          },
+        ]
+      : []),
+    ...(config.confluent_schema_registry !== undefined && !isHttpUrl(config.confluent_schema_registry)
+      ? [
+          {
+            path: ['confluent_schema_registry'],
+            message: `expected an http:// or https:// URL, got ${JSON.stringify(config.confluent_schema_registry)}`,
+          },
+        ]
+      : []),
+    ...(config.format !== 'avro' && config.confluent_schema_registry !== undefined
+      ? [
+          {
+            path: ['format'],
+            message: 'confluent_schema_registry is set: set format: avro too (the default is json)',
+          },
+        ]
+      : []),
+  ],
   create(config, context) {
     const decode = {
       envelope: config.envelope ?? 'wrapped',
@@ -96,7 +172,10 @@ export const crdbKafkaSource = defineSource({
         keyFormat: 'json',
         records: 'rows',
       }),
-      decoder: changefeedKafkaDecoder(decode),
+      decoder: changefeedKafkaDecoder(
+        decode,
+        config.format === 'avro' ? new SchemaRegistry(config.confluent_schema_registry!) : undefined,
+      ),
     });
   },
 });

@@ -16,6 +16,7 @@ const ENV = {
   CRDB_WEBHOOK_CERT: 'server.crt',
   CRDB_WEBHOOK_KEY: 'server.key',
   CRDB_WEBHOOK_AUTH: 'Bearer example-token',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
 };
 
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {

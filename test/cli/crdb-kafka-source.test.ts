@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import avro from 'avsc';
 import type { Message } from 'node-rdkafka';
+import { crdbAvroOptions } from '../../connectors/crdb/index.js';
+import { Decimal } from '../../runtime/decimal.js';
 import { changefeedKafkaDecoder, crdbKafkaSource } from '../../cli/crdb-kafka-source.js';
 import { postgresSinkDefinition } from '../../connectors/postgres/index.js';
 import { DecodeError } from '../../connectors/kafka/index.js';
@@ -14,6 +17,7 @@ import {
   enrichedMessage,
   generateTraffic,
   isResolvedState,
+  targetRows,
   watchTarget,
 } from '../support/crdb-traffic.js';
 import {
@@ -25,9 +29,11 @@ import {
   useKafka,
 } from '../support/kafka.js';
 import { usePostgres } from '../support/postgres.js';
+import { confluentFrame, useRegistryPeer } from '../support/schema-registry-peer.js';
 
 const kafka = useKafka();
 const postgres = usePostgres();
+const schemaRegistry = useRegistryPeer();
 
 /** Partitions of every topic the mock cluster creates. */
 const PARTITIONS = 4;
@@ -159,6 +165,7 @@ function pipelineYaml(
   table: string,
   consistency: 'per_key' | 'resolved',
   inFlight = 20_000,
+  format: readonly string[] = ['    envelope: enriched'],
 ): string {
   return [
     `name: crdb-kafka-${consistency}`,
@@ -168,7 +175,7 @@ function pipelineYaml(
     '    brokers: ${KAFKA_BROKERS}',
     `    group: ${uniqueTopic('sluice-crdb')}`,
     `    topics: [${topic}]`,
-    '    envelope: enriched',
+    ...format,
     '    batch_records: 97',
     "    settings: { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 }",
     'sinks:',
@@ -256,5 +263,147 @@ describe('crdb_kafka → postgres', () => {
       assert.match(error.message, /runtime\.in_flight\.records/);
       return true;
     });
+  });
+});
+
+/** A CockroachDB column in Avro: a union with null. */
+const avroColumn = (name: string, type: avro.Schema) => ({ name, type: ['null', type], default: null });
+
+/**
+ * The traffic as a changefeed with `format=avro, updated` writes it (wrapped envelope, Confluent wire format): the
+ * `accounts` value schema gains a `tier` field half-way (a second schema id), resolved messages have their own.
+ */
+function avroTraffic(traffic: ChangefeedTraffic): TestMessage[] {
+  const accounts = (withTier: boolean) => ({
+    type: 'record',
+    name: 'accounts',
+    fields: [
+      avroColumn('id', 'long'),
+      avroColumn('name', 'string'),
+      avroColumn('balance', {
+        type: 'bytes',
+        logicalType: 'decimal',
+        precision: 12,
+        scale: 2,
+      }),
+      ...(withTier ? [avroColumn('tier', 'string')] : []),
+    ],
+  });
+  const writer = (schema: object) => {
+    const type = avro.Type.forSchema(schema as avro.Schema, { ...crdbAvroOptions(), wrapUnions: true });
+    const id = schemaRegistry.register(schema);
+    return (value: unknown) => confluentFrame(id, type.toBuffer(value));
+  };
+  const envelope = (withTier: boolean) => ({
+    type: 'record',
+    name: 'accounts_envelope',
+    fields: [
+      { name: 'after', type: ['null', accounts(withTier)], default: null },
+      avroColumn('updated', 'string'),
+    ],
+  });
+  const key = writer({ type: 'record', name: 'accounts', fields: [avroColumn('id', 'long')] });
+  const before = writer(envelope(false));
+  const after = writer(envelope(true));
+  const resolved = writer({
+    type: 'record',
+    name: 'accounts_envelope',
+    fields: [avroColumn('resolved', 'string')],
+  });
+  return traffic.events.flatMap((event): TestMessage[] => {
+    if (event.kind === 'resolved') {
+      const value = resolved({ resolved: { string: event.hlc } });
+      return Array.from({ length: PARTITIONS }, (_, partition) => ({ key: null, value, partition }));
+    }
+    const { id, after: row, hlc, partition } = event.change;
+    const withTier = row !== null && row.tier !== null;
+    const fields = row && {
+      id: { long: row.id },
+      name: { string: row.name },
+      balance: { bytes: new Decimal(row.balance) },
+      ...(withTier ? { tier: { string: row.tier } } : {}),
+    };
+    const value = (withTier ? after : before)({
+      after: fields && { accounts: fields },
+      updated: { string: hlc },
+    });
+    return [{ key: key({ id: { long: id } }), value, partition }];
+  });
+}
+
+describe('crdb_kafka (format: avro) → postgres', () => {
+  test('replayed Avro changefeed traffic (schemas from the registry, one added column, a registry outage first) lands as the final state', async () => {
+    const traffic = generateTraffic({
+      keys: 40,
+      changes: 400,
+      resolvedEvery: 50,
+      partitions: PARTITIONS,
+      seed: 5,
+    });
+    const topic = uniqueTopic('accounts-avro');
+    const db = await postgres.database('crdb_kafka_avro');
+    const requested = schemaRegistry.requested.length;
+    await kafka.produce(topic, avroTraffic(traffic));
+    const format = [
+      '    envelope: wrapped',
+      '    format: avro',
+      `    confluent_schema_registry: '${schemaRegistry.url}'`,
+    ];
+    schemaRegistry.failing = true;
+    const { pipeline, running } = await startPipeline(
+      pipelineYaml(topic, 'accounts_avro', 'per_key', 20_000, format),
+      db.url,
+    );
+    try {
+      // The source asks again and again while the registry answers 503 (once it has joined the group).
+      const deadline = Date.now() + 30_000;
+      while (schemaRegistry.refused < 3 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      assert.ok(schemaRegistry.refused >= 3, 'the source kept asking while the registry was down');
+      const held = await targetRows(db.pool, 'accounts_avro');
+      schemaRegistry.failing = false;
+      assert.deepEqual(held, [], 'nothing is written while the schemas cannot be fetched');
+      await watchTarget(db.pool, 'accounts_avro', traffic.finalState, running, () => undefined);
+    } finally {
+      schemaRegistry.failing = false;
+      pipeline.stop();
+    }
+    await running;
+    assert.equal(
+      schemaRegistry.requested.length - requested,
+      4,
+      'the key, both value schemas and the resolved schema were each fetched once',
+    );
+  });
+
+  test('format: avro without a registry, or a registry without format: avro, is refused naming the field', async () => {
+    const yaml = (lines: string[]) =>
+      pipelineYaml('t', 't', 'per_key', 20_000, ['    envelope: wrapped', ...lines]);
+    await assert.rejects(
+      parsePipeline(yaml(['    format: avro']), 'crdb-kafka.yaml', registry, {
+        env: { KAFKA_BROKERS: 'x', PG_URL: 'x' },
+      }),
+      /confluent_schema_registry.*format: avro needs the schema registry URL/s,
+    );
+    await assert.rejects(
+      parsePipeline(
+        yaml(["    confluent_schema_registry: 'http://registry:8081'"]),
+        'crdb-kafka.yaml',
+        registry,
+        {
+          env: { KAFKA_BROKERS: 'x', PG_URL: 'x' },
+        },
+      ),
+      /format.*set format: avro too/s,
+    );
+    await assert.rejects(
+      parsePipeline(
+        yaml(['    format: avro', "    confluent_schema_registry: 'registry:8081'"]),
+        'crdb-kafka.yaml',
+        registry,
+        { env: { KAFKA_BROKERS: 'x', PG_URL: 'x' } },
+      ),
+      /confluent_schema_registry.*expected an http:\/\/ or https:\/\/ URL, got "registry:8081"/s,
+    );
   });
 });
