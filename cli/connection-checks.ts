@@ -1,5 +1,9 @@
 import pg from 'pg';
-import { checkCrdbSinkless, type CrdbSinklessSourceConfig } from '../connectors/crdb/index.js';
+import {
+  checkCrdbSinkless,
+  type CrdbSinklessSourceConfig,
+  SchemaRegistry,
+} from '../connectors/crdb/index.js';
 import { checkCdcPrerequisites } from '../connectors/postgres/cdc-prerequisites.js';
 import type { PostgresCdcConfig } from '../connectors/postgres/cdc-config.js';
 import { describeTarget, poolConfig } from '../connectors/postgres/connection.js';
@@ -14,8 +18,8 @@ export type ConnectionCheck = (options: Record<string, unknown>) => Promise<Conf
 /**
  * What `sluice validate --connect` checks, by node type (sources and sinks have distinct type names): Postgres
  * sink tables (`checkPostgresTarget`), `postgres_cdc` prerequisites (`checkCdcPrerequisites`, inside a
- * transaction that is rolled back, so a publication it would create is not left behind) and sinkless CockroachDB
- * changefeeds (`checkCrdbSinkless`). Kept here, in the composition root, because connectors do not import each
+ * transaction that is rolled back, so a publication it would create is not left behind), sinkless CockroachDB
+ * changefeeds (`checkCrdbSinkless`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the composition root, because connectors do not import each
  * other and the runtime imports no connector.
  */
 export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<string, ConnectionCheck>([
@@ -28,7 +32,16 @@ export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<s
       return checkCrdbSinkless({ url: config.url, tables: config.tables });
     },
   ],
+  ['crdb_kafka', (options) => checkSchemaRegistry(options)],
 ]);
+
+/** An Avro `crdb_kafka` source's registry answers (with the URL's credentials); no issue for JSON. */
+async function checkSchemaRegistry(options: Record<string, unknown>): Promise<ConfigIssue[]> {
+  const url = options.confluent_schema_registry;
+  if (options.format !== 'avro' || typeof url !== 'string') return [];
+  const problem = await new SchemaRegistry(url).problem();
+  return problem === undefined ? [] : [{ path: ['confluent_schema_registry'], message: problem }];
+}
 
 /** Where each `checkCdcPrerequisites` failure points in the source's options. */
 const CDC_ISSUE_PATHS: Readonly<Record<string, ConfigPath>> = {

@@ -52,26 +52,42 @@ export class SchemaRegistry {
     );
   }
 
-  async #fetch(id: number): Promise<void> {
-    const address = `${this.url}/schemas/ids/${id}`;
-    let response: Response;
-    let body: string;
+  /**
+   * Checks that the registry answers an authenticated request (`GET /subjects`), for `sluice validate --connect`.
+   * Resolves with what is wrong, or undefined when it answers.
+   */
+  async problem(): Promise<string | undefined> {
     try {
-      response = await fetch(address, {
+      const { response, body } = await this.#get('/subjects', 'the list of subjects');
+      if (!response.ok)
+        return `the schema registry at ${this.url} answered ${response.status}: ${body.slice(0, 200)}`;
+      return undefined;
+    } catch (error) {
+      return messageOf(error);
+    }
+  }
+
+  async #get(path: string, what: string): Promise<{ response: Response; body: string }> {
+    try {
+      const response = await fetch(`${this.url}${path}`, {
         headers: {
           accept: 'application/vnd.schemaregistry.v1+json, application/json',
           ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
         },
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
-      body = await response.text();
+      return { response, body: await response.text() };
     } catch (cause) {
       throw new SluiceError(
         'SCHEMA_REGISTRY_UNAVAILABLE',
-        `the schema registry at ${this.url} did not answer for schema ${id}: ${messageOf(cause)}`,
+        `the schema registry at ${this.url} did not answer for ${what}: ${messageOf(cause)}`,
         { retriable: true, cause },
       );
     }
+  }
+
+  async #fetch(id: number): Promise<void> {
+    const { response, body } = await this.#get(`/schemas/ids/${id}`, `schema ${id}`);
     if (response.status === 404) {
       this.#unusable.set(
         id,

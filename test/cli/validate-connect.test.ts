@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../cli/embedded-postgres.js';
 import { usePostgres } from '../support/postgres.js';
+import { useRegistryPeer } from '../support/schema-registry-peer.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 const pg = usePostgres();
+const schemaRegistry = useRegistryPeer();
 
 interface Ran {
   code: number | null;
@@ -137,6 +139,34 @@ test('validate --connect reports an unreachable server at its url, without the p
     ),
   );
   assert.doesNotMatch(ran.stderr, /hunter2secret/);
+});
+
+test("validate --connect checks an Avro crdb_kafka source's schema registry with the URL's credentials", async () => {
+  const yaml = `name: validate-registry
+sources:
+  feed:
+    type: crdb_kafka
+    brokers: 127.0.0.1:9092
+    group: g
+    topics: [accounts]
+    format: avro
+    confluent_schema_registry: '\${REGISTRY_URL}'
+sinks:
+  out: { from: feed, type: file, path: ./out.jsonl }
+`;
+  const good = await validate(yaml, { env: { REGISTRY_URL: schemaRegistry.url } });
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  const wrong = schemaRegistry.url.replace('p%40ss', 'guessed');
+  const bad = await validate(yaml, { env: { REGISTRY_URL: wrong } });
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(
+    bad.stderr,
+    new RegExp(
+      `^pipeline\\.yaml:${positionOf(yaml, "'${REGISTRY_URL}'")}: sources\\.feed\\.confluent_schema_registry: the schema registry at http://127\\.0\\.0\\.1:\\d+ answered 401`,
+      'm',
+    ),
+  );
+  assert.doesNotMatch(bad.stderr, /guessed/);
 });
 
 test('validate without --connect does not connect', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
 
 /**
- * A Confluent Schema Registry speaking the part of its REST API a consumer uses (`GET /schemas/ids/<id>`), started
+ * A Confluent Schema Registry speaking the part of its REST API a consumer uses (`GET /schemas/ids/<id>`, `GET /subjects`), started
  * by the tests of one file. It answers 401 without the basic-auth credentials in {@link RegistryPeer.url}, 404
  * (error code 40403, as the registry does) for an unknown id, and 503 while `failing` is set.
  */
@@ -51,6 +51,7 @@ export function useRegistryPeer(): RegistryPeer {
         peer.refused++;
         return answer(503, { error_code: 50302, message: 'unavailable' });
       }
+      if (request.method === 'GET' && request.url === '/subjects') return answer(200, []);
       const match = /^\/schemas\/ids\/(\d+)$/.exec(request.url ?? '');
       if (request.method !== 'GET' || match === null)
         return answer(404, { error_code: 404, message: 'HTTP 404 Not Found' });
