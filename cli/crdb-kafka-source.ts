@@ -86,7 +86,13 @@ export function changefeedKafkaDecoder(
         topic: message.topic,
         ...(message.headers === undefined ? {} : { headers: headersOf(message) }),
       };
-      const options = { ...decode, sourceName: source, position, ingestTimeMs };
+      const options = {
+        ...decode,
+        sourceName: source,
+        position,
+        ingestTimeMs,
+        sourceFields: { partition: message.partition, offset: message.offset },
+      };
       let event;
       try {
         event =
@@ -98,13 +104,7 @@ export function changefeedKafkaDecoder(
         throw error;
       }
       if (event.kind === 'resolved') return { watermark: event.hlc.toString() };
-      const { record } = event;
-      return {
-        record: {
-          ...record,
-          source: { ...record.source, partition: message.partition, offset: message.offset },
-        },
-      };
+      return { record: event.record };
     },
     compareWatermarks: (a, b) => Hlc.compare(Hlc.parse(a), Hlc.parse(b)),
     ...(registry === undefined

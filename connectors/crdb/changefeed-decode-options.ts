@@ -1,3 +1,4 @@
+import type { Value } from '../../runtime/record.js';
 import type { ChangefeedEnvelope } from './changefeed-envelope.js';
 
 /** How to decode changefeed messages; every transport (Kafka, webhook, sinkless SQL) passes the same options. */
@@ -19,6 +20,8 @@ export interface ChangefeedDecodeOptions {
    * `{ "0": "eu", "1": 7 }`. With CockroachDB's `key_column` option, name that column here.
    */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /** Facts of the transport added to each record's `source` (Kafka `partition` and `offset`). */
+  readonly sourceFields?: Readonly<Record<string, Value>>;
   /** The record's `ingestTimeMs`; `Date.now()` when omitted. */
   readonly ingestTimeMs?: number;
 }

@@ -36,7 +36,8 @@ export interface ChangefeedMessage {
  * - **table** (`source.table`): enriched `source` `database_name.schema_name.table_name`, else the transport's
  *   `table`, else the topic in the value (`topic_in_value`, `__crdb__.topic`), else the Kafka topic, as is
  *   (a `topic_prefix` stays; column-family topics read `table.family`).
- * - **source**: `name`, `position`, `table`, `topic`, `envelope` (the one used), `hlc` (the change's version:
+ * - **source**: `name`, `position`, `table`, `topic`, the transport's `sourceFields` (Kafka `partition` and
+ *   `offset`), `envelope` (the one used), `hlc` (the change's version:
  *   `updated`, else `mvcc_timestamp`, else enriched `source.ts_hlc`, then `source.mvcc_timestamp`, as canonical
  *   text), `mvcc_timestamp`, every field of the enriched `source` block (`cluster_id`, `job_id`,
  *   `primary_keys`, ...; `ts_ns` as bigint) and `processed_ts_ns` (enriched top-level `ts_ns`, processing time).

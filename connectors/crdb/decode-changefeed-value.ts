@@ -4,6 +4,7 @@ import type { ChangefeedDecodeOptions } from './changefeed-decode-options.js';
 import type { ChangefeedEnvelope } from './changefeed-envelope.js';
 import type { ChangefeedEvent } from './changefeed-event.js';
 import { detectEnvelope } from './detect-envelope.js';
+import { objectFromFields } from '../../runtime/object-from-fields.js';
 import { Hlc } from './hlc.js';
 import { describeValue, isRow } from './json-shapes.js';
 import { readResolved } from './read-resolved.js';
@@ -183,17 +184,22 @@ function buildRecord(
   }
   const hlc = parts.updated ?? parts.mvccTimestamp;
   const topic = parts.topic ?? context.topic;
-  const source: Record<string, Value | undefined> = {
-    name: context.options.sourceName,
-    position: context.position,
+  const fields: string[] = ['name', 'position'];
+  const values: (Value | undefined)[] = [context.options.sourceName, context.position];
+  const add = (name: string, value: Value | undefined) => {
+    fields.push(name);
+    values.push(value);
   };
-  if (table !== undefined) source.table = table;
-  if (topic !== undefined) source.topic = topic;
-  source.envelope = envelope;
-  if (hlc) source.hlc = hlc.toString();
-  if (parts.mvccTimestamp) source.mvcc_timestamp = parts.mvccTimestamp.toString();
-  if (block) copySourceBlock(block, source, context);
-  if (parts.processedTsNs !== undefined) source.processed_ts_ns = parts.processedTsNs;
+  if (table !== undefined) add('table', table);
+  if (topic !== undefined) add('topic', topic);
+  const transport = context.options.sourceFields;
+  if (transport) for (const field in transport) add(field, transport[field]);
+  add('envelope', envelope);
+  if (hlc) add('hlc', hlc.toString());
+  if (parts.mvccTimestamp) add('mvcc_timestamp', parts.mvccTimestamp.toString());
+  if (block) copySourceBlock(block, add, context);
+  if (parts.processedTsNs !== undefined) add('processed_ts_ns', parts.processedTsNs);
+  const source = objectFromFields(fields, values);
   return {
     op: parts.op,
     key,
@@ -301,18 +307,19 @@ function withoutJsonNullMarkers(row: Row): Row {
 }
 
 /** Copies the enriched source block into the record's source, `ts_ns` as bigint and HLC fields canonical. */
+/** Adds the enriched source block's fields (but those the decoder sets itself), HLCs canonical, `ts_ns` exact. */
 function copySourceBlock(
   block: Row,
-  source: Record<string, Value | undefined>,
+  add: (name: string, value: Value | undefined) => void,
   context: ChangefeedValueContext,
 ): void {
   const where = 'enriched source';
-  for (const [field, value] of Object.entries(block)) {
+  for (const field in block) {
     if (RESERVED_SOURCE_FIELDS.has(field)) continue;
-    if (field === 'ts_ns') source.ts_ns = readInteger(block, field, where, context);
+    if (field === 'ts_ns') add(field, readInteger(block, field, where, context));
     else if (field === 'ts_hlc' || field === 'mvcc_timestamp')
-      source[field] = readHlc(block, field, where, context)!.toString();
-    else source[field] = value;
+      add(field, readHlc(block, field, where, context)!.toString());
+    else add(field, block[field]);
   }
 }
 
