@@ -297,7 +297,8 @@ function projectKey(names: readonly string[] | undefined, row: Row | null): Row 
 /** Replaces `{"__crdb_json_null__": true}` column values (JSONB holding JSON null) with null. */
 function withoutJsonNullMarkers(row: Row): Row {
   let copy: Row | undefined;
-  for (const [column, value] of Object.entries(row)) {
+  for (const column in row) {
+    const value = row[column];
     if (isRow(value) && value[JSON_NULL_MARKER] === true && Object.keys(value).length === 1) {
       copy ??= Object.fromEntries(Object.entries(row));
       copy[column] = null;
@@ -306,7 +307,6 @@ function withoutJsonNullMarkers(row: Row): Row {
   return copy ?? row;
 }
 
-/** Copies the enriched source block into the record's source, `ts_ns` as bigint and HLC fields canonical. */
 /** Adds the enriched source block's fields (but those the decoder sets itself), HLCs canonical, `ts_ns` exact. */
 function copySourceBlock(
   block: Row,

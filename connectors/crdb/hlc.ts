@@ -21,6 +21,8 @@ export class Hlc {
   readonly wallNanos: bigint;
   /** Logical counter, ordering events with the same wall time. */
   readonly logical: number;
+  /** The canonical text, when it was parsed from it (most HLCs are only read and written back). */
+  #text: string | undefined;
 
   /** Builds an HLC from its parts; throws `CRDB_HLC_INVALID` when either is out of CockroachDB's range. */
   constructor(wallNanos: bigint, logical: number) {
@@ -53,7 +55,9 @@ export class Hlc {
         `expected an HLC timestamp "<wall nanos>.<10-digit logical>" such as "1747243394200039000.0000000000", got ${JSON.stringify(shown)}`,
       );
     }
-    return new Hlc(BigInt(match[1]!), Number(match[2]!));
+    const hlc = new Hlc(BigInt(match[1]!), Number(match[2]!));
+    if (!text.endsWith('?')) hlc.#text = text;
+    return hlc;
   }
 
   /** Orders two HLCs by wall time, then logical counter: negative, zero or positive, for `Array.prototype.sort`. */
@@ -80,7 +84,7 @@ export class Hlc {
 
   /** The canonical text form, exactly as CockroachDB writes it (without any `?`). */
   toString(): string {
-    return `${this.wallNanos}.${String(this.logical).padStart(10, '0')}`;
+    return (this.#text ??= `${this.wallNanos}.${String(this.logical).padStart(10, '0')}`);
   }
 
   /** Serialises as the canonical text form. */
