@@ -1,7 +1,7 @@
 import type { Row, Value } from '../../runtime/record.js';
 import type { ChangefeedDecodeOptions } from './changefeed-decode-options.js';
 import type { ChangefeedEvent } from './changefeed-event.js';
-import type { ChangefeedMessage } from './decode-changefeed-message.js';
+import { type ChangefeedMessage, messageContext } from './decode-changefeed-message.js';
 import { decodeChangefeedValue } from './decode-changefeed-value.js';
 import { isRow } from './json-shapes.js';
 import { readAvroMessage } from './read-avro-message.js';
@@ -35,13 +35,7 @@ export function decodeAvroChangefeedMessage(
     }
     value = jsonShape(value, options.envelope ?? 'wrapped');
   }
-  return decodeChangefeedValue(value, key, {
-    options,
-    position,
-    topic: message.topic,
-    table: message.table,
-    headers: message.headers,
-  });
+  return decodeChangefeedValue(value, key, messageContext(message, options));
 }
 
 /** The Avro value in the shape of the JSON envelope: null metadata left out, a `bare` row lifted from `record`. */

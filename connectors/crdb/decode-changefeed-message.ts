@@ -1,6 +1,6 @@
 import type { ChangefeedDecodeOptions } from './changefeed-decode-options.js';
 import type { ChangefeedEvent } from './changefeed-event.js';
-import { decodeChangefeedValue } from './decode-changefeed-value.js';
+import { type ChangefeedValueContext, decodeChangefeedValue } from './decode-changefeed-value.js';
 import { readJsonMessage } from './read-json-message.js';
 
 /** One changefeed message as a transport received it. */
@@ -52,11 +52,19 @@ export function decodeChangefeedMessage(
   const position = options.position;
   const key = readJsonMessage(message.key, 'key', position);
   const value = readJsonMessage(message.value, 'value', position);
-  return decodeChangefeedValue(value, key, {
+  return decodeChangefeedValue(value, key, messageContext(message, options));
+}
+
+/** What the transport says of a message besides its key and value, for `decodeChangefeedValue`. */
+export function messageContext(
+  message: ChangefeedMessage,
+  options: ChangefeedDecodeOptions,
+): ChangefeedValueContext {
+  return {
     options,
-    position,
+    position: options.position,
     topic: message.topic,
     table: message.table,
     headers: message.headers,
-  });
+  };
 }
