@@ -1,6 +1,7 @@
 import { Decimal } from '../../runtime/decimal.js';
 import { messageOf } from '../../runtime/errors.js';
-import type { Row, Value } from '../../runtime/record.js';
+import { objectFromFields } from '../../runtime/object-from-fields.js';
+import type { Value } from '../../runtime/record.js';
 import { ChangefeedDecodeError } from './changefeed-decode-error.js';
 import type { SchemaRegistry } from './schema-registry.js';
 
@@ -57,7 +58,10 @@ export function readAvroMessage(
   return toValue(decoded);
 }
 
-/** An avsc value as a record value: plain objects and arrays, bytes copied out of the message. */
+/**
+ * An avsc value as a record value: plain objects (fast-mode, a column named `__proto__` an own property) and arrays,
+ * bytes copied out of the message.
+ */
 function toValue(decoded: unknown): Value {
   if (
     decoded === null ||
@@ -70,10 +74,11 @@ function toValue(decoded: unknown): Value {
     return decoded;
   if (decoded instanceof Uint8Array) return new Uint8Array(decoded);
   if (Array.isArray(decoded)) return decoded.map(toValue);
-  const row: Row = {};
-  for (const name of Object.keys(decoded as object))
-    row[name] = toValue((decoded as Record<string, unknown>)[name]);
-  return row;
+  const names = Object.keys(decoded as object);
+  return objectFromFields(
+    names,
+    names.map((name) => toValue((decoded as Record<string, unknown>)[name])),
+  );
 }
 
 function describeStart(data: Uint8Array | string): string {

@@ -167,6 +167,35 @@ describe('CockroachDB changefeeds in Avro (Confluent wire format, schema registr
     assert.deepEqual(record_.key, { id: 9_007_199_254_740_993n }, 'the key record keeps its INT8 too');
   });
 
+  test('wide rows decode whole; a schema with a field named __proto__ is refused rather than read with a loss', async () => {
+    const names = Array.from({ length: 24 }, (_, index) => `c${index}`);
+    const wide = (extra: string[]) =>
+      record('wide_envelope', [
+        {
+          name: 'after',
+          type: nullable(
+            record(
+              'wide',
+              [...extra, ...names].map((name) => column(name, 'string')),
+            ) as avro.Schema,
+          ),
+        },
+      ]);
+    const row = Object.fromEntries(names.map((name) => [name, { string: `${name}!` }]));
+    const { bytes } = framed(wide([]), JSON.stringify({ after: { wide: row } }));
+    const registry = new SchemaRegistry(peer.url);
+    const after = change(
+      await decoded(registry, { key: null, value: bytes, topic: 'wide' }, 'wrapped'),
+    ).after!;
+    assert.deepEqual(Object.keys(after), names);
+    assert.equal(after.c23, 'c23!');
+    const proto = framed(wide(['__proto__']), JSON.stringify({ after: null })).bytes;
+    await assert.rejects(
+      decoded(registry, { key: null, value: proto, topic: 'wide' }, 'wrapped'),
+      /not a usable Avro schema: it has a field named __proto__/,
+    );
+  });
+
   test('a resolved message (its own schema) becomes a resolved timestamp, whatever the envelope', async () => {
     const schema = record('resolved_envelope', [column('resolved', 'string')]);
     const value = framed(schema, '{"resolved": {"string": "1747243394200039000.0000000005"}}').bytes;
@@ -212,6 +241,10 @@ describe('CockroachDB changefeeds in Avro (Confluent wire format, schema registr
     await rejects(confluentFrame(9_999, Buffer.from([2])), /has no schema 9999/);
     const { id } = framed(record('n_envelope', [column('after', 'long')]), '{"after": null}');
     await rejects(confluentFrame(id, Buffer.from([2])), new RegExp(`Avro of schema ${id}`));
+    await rejects(
+      confluentFrame(id, Buffer.from([0, 0])),
+      /1 bytes it does not read|2 bytes it does not read/,
+    );
 
     peer.failing = true;
     try {
