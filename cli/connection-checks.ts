@@ -19,8 +19,8 @@ export type ConnectionCheck = (options: Record<string, unknown>) => Promise<Conf
  * What `sluice validate --connect` checks, by node type (sources and sinks have distinct type names): Postgres
  * sink tables (`checkPostgresTarget`), `postgres_cdc` prerequisites (`checkCdcPrerequisites`, inside a
  * transaction that is rolled back, so a publication it would create is not left behind), sinkless CockroachDB
- * changefeeds (`checkCrdbSinkless`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the composition root, because connectors do not import each
- * other and the runtime imports no connector.
+ * changefeeds (`checkCrdbSinkless`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the
+ * composition root, because connectors do not import each other and the runtime imports no connector.
  */
 export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<string, ConnectionCheck>([
   ['postgres', (options) => checkPostgresTarget({ config: options as PostgresSinkConfig })],

@@ -134,33 +134,30 @@ export const crdbKafkaSource = defineSource({
   summary:
     'Reads a CockroachDB changefeed from Kafka topics; resolved timestamps become watermarks (for consistency: resolved).',
   schema,
-  check: (config) => [
-    ...kafkaConsumerIssues(config),
-    ...((config.format ?? 'json') === 'avro' && config.confluent_schema_registry === undefined
-      ? [
-          {
-            path: ['confluent_schema_registry'],
-            message: 'format: avro needs the schema registry URL the changefeed writes to',
-          },
-        ]
-      : []),
-    ...(config.confluent_schema_registry !== undefined && !isHttpUrl(config.confluent_schema_registry)
-      ? [
-          {
-            path: ['confluent_schema_registry'],
-            message: `expected an http:// or https:// URL, got ${JSON.stringify(config.confluent_schema_registry)}`,
-          },
-        ]
-      : []),
-    ...(config.format !== 'avro' && config.confluent_schema_registry !== undefined
-      ? [
-          {
-            path: ['format'],
-            message: 'confluent_schema_registry is set: set format: avro too (the default is json)',
-          },
-        ]
-      : []),
-  ],
+  check(config) {
+    const issues = kafkaConsumerIssues(config);
+    const registry = config.confluent_schema_registry;
+    const avro = config.format === 'avro';
+    if (avro && registry === undefined) {
+      issues.push({
+        path: ['confluent_schema_registry'],
+        message: 'format: avro needs the schema registry URL the changefeed writes to',
+      });
+    }
+    if (registry !== undefined && !isHttpUrl(registry)) {
+      issues.push({
+        path: ['confluent_schema_registry'],
+        message: `expected an http:// or https:// URL, got ${JSON.stringify(registry)}`,
+      });
+    }
+    if (!avro && registry !== undefined) {
+      issues.push({
+        path: ['format'],
+        message: 'confluent_schema_registry is set: set format: avro too (the default is json)',
+      });
+    }
+    return issues;
+  },
   create(config, context) {
     const decode = {
       envelope: config.envelope ?? 'wrapped',

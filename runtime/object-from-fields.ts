@@ -3,7 +3,7 @@ import type { Row, Value } from './record.js';
 /** A function building an object with one name list's properties from their values. */
 type ObjectMaker = (values: readonly (Value | undefined)[]) => Row;
 
-/** Name lists with a maker, at most: beyond it new lists are built the plain way (fields may vary per message). */
+/** Name lists given a maker, at most: lists met beyond it are built the plain way (fields may vary per message). */
 const MAX_SHAPES = 256;
 const makers = new Map<string, ObjectMaker>();
 let last: { readonly names: readonly string[]; readonly make: ObjectMaker } | undefined;
@@ -18,13 +18,12 @@ let last: { readonly names: readonly string[]; readonly make: ObjectMaker } | un
  */
 export function objectFromFields(names: readonly string[], values: readonly (Value | undefined)[]): Row {
   if (last !== undefined && sameNames(last.names, names)) return last.make(values);
-  const signature = names.join('\0');
+  const own = [...names];
+  const signature = own.join('\0');
   let make = makers.get(signature);
-  if (make === undefined) {
-    make = makerFor(names);
-    if (makers.size < MAX_SHAPES) makers.set(signature, make);
-  }
-  last = { names: [...names], make };
+  if (make === undefined && makers.size < MAX_SHAPES) makers.set(signature, (make = makerFor(own)));
+  make ??= (values) => assigned(own, values);
+  last = { names: own, make };
   return make(values);
 }
 

@@ -145,7 +145,23 @@ const LOGICAL_TYPES: avro.ForSchemaOptions['logicalTypes'] = {
   'time-micros': TimeMicrosType,
 };
 
-/** Parses an Avro schema (JSON text, as a schema registry stores it) with {@link crdbAvroOptions}. */
+/**
+ * Parses an Avro schema (JSON text, as a schema registry stores it) with {@link crdbAvroOptions}. Throws for a
+ * schema with a record field named `__proto__`: avsc would read it into the prototype and lose it.
+ */
 export function parseAvroSchema(schema: string): avro.Type {
-  return avro.Type.forSchema(JSON.parse(schema) as avro.Schema, crdbAvroOptions());
+  const parsed = JSON.parse(schema) as avro.Schema;
+  if (hasProtoField(parsed))
+    throw new Error('it has a field named __proto__, which avsc cannot read without losing it');
+  return avro.Type.forSchema(parsed, crdbAvroOptions());
+}
+
+/** Whether an Avro schema (parsed JSON) has a record field named `__proto__` anywhere. */
+function hasProtoField(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.some(hasProtoField);
+  if (schema === null || typeof schema !== 'object') return false;
+  const { fields, type, items, values } = schema as Record<string, unknown>;
+  if (Array.isArray(fields) && fields.some((field) => (field as { name?: unknown }).name === '__proto__'))
+    return true;
+  return [fields, type, items, values].some((part) => part !== undefined && hasProtoField(part));
 }

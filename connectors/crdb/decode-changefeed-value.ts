@@ -1,10 +1,10 @@
+import { objectFromFields } from '../../runtime/object-from-fields.js';
 import type { ChangeRecord, Operation, Row, SourceInfo, Value } from '../../runtime/record.js';
 import { ChangefeedDecodeError } from './changefeed-decode-error.js';
 import type { ChangefeedDecodeOptions } from './changefeed-decode-options.js';
 import type { ChangefeedEnvelope } from './changefeed-envelope.js';
 import type { ChangefeedEvent } from './changefeed-event.js';
 import { detectEnvelope } from './detect-envelope.js';
-import { objectFromFields } from '../../runtime/object-from-fields.js';
 import { Hlc } from './hlc.js';
 import { describeValue, isRow } from './json-shapes.js';
 import { readResolved } from './read-resolved.js';

@@ -33,4 +33,16 @@ describe('objectFromFields', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.deepEqual(objectFromFields(['a', 'b', 'a'], [1, 2, 3]), { a: 3, b: 2 });
   });
+
+  test('stays right past the shapes it caches, and a name list changed after the call does not change later objects', () => {
+    for (let shape = 0; shape < 600; shape++) {
+      const names = [`n${shape}`, 'shared'];
+      assert.deepEqual(objectFromFields(names, [shape, 'x']), { [`n${shape}`]: shape, shared: 'x' });
+    }
+    const names = ['a', 'b'];
+    objectFromFields(names, [1, 2]);
+    names[1] = 'c';
+    assert.deepEqual(objectFromFields(['a', 'b'], [3, 4]), { a: 3, b: 4 });
+    assert.deepEqual(objectFromFields(names, [5, 6]), { a: 5, c: 6 });
+  });
 });
