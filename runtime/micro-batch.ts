@@ -19,9 +19,9 @@ export interface MicroBatch {
 }
 
 /**
- * Groups chunks into sink writes under a batch policy: a write is emitted when it reaches `maxRecords` or
- * `maxBytes` (bytes estimated from each ticket's bytes per record), when its oldest record has waited `maxWaitMs`,
- * or when the input completes. A chunk that does not fit is split; each extra piece retains the chunk's ticket once.
+ * Groups chunks into sink writes under a batch policy: a write is emitted when it reaches `maxRecords`, when the
+ * next record would take it past `maxBytes` (bytes estimated from each ticket's bytes per record; a record larger
+ * than `maxBytes` is a write alone), when its oldest record has waited `maxWaitMs`, or when the input completes. A chunk that does not fit is split; each extra piece retains the chunk's ticket once.
  * A chunk that fills a write alone is passed on without copying. Errors pass through (the partial write is dropped:
  * its records are not acknowledged, so the source reads them again). A watermark chunk flushes what is pending and
  * is passed on as a watermark batch of its own, so it stays behind every record that came before it. Each value of
@@ -72,9 +72,14 @@ export function microBatch(
           const perRecord = ticket.bytesPerRecord;
           let start = 0;
           while (start < total) {
+            const room = policy.maxBytes - bytes;
+            // The next record would take the write past max_bytes: write what is pending first.
+            if (count > 0 && perRecord > room) {
+              flush();
+              continue;
+            }
             const byRecords = maxRecords - count;
-            const byBytes =
-              perRecord > 0 ? Math.max(1, Math.floor((policy.maxBytes - bytes) / perRecord)) : byRecords;
+            const byBytes = perRecord > 0 ? Math.max(1, Math.floor(room / perRecord)) : byRecords;
             const take = Math.min(total - start, byRecords, byBytes);
             if (start > 0) ticket.retain();
             parts.push(take === total ? records : records.slice(start, start + take));

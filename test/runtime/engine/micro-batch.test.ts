@@ -90,18 +90,39 @@ void describe('microBatch', () => {
     assert.ok(chunks.every((entry) => entry.acked()));
   });
 
-  void test('max_bytes splits by the estimated record size', () => {
+  void test('max_bytes splits by the estimated record size, and no write goes past it', () => {
     const input = new Subject<Chunk>();
     const out = collect(input, { maxRecords: 1_000, maxBytes: 250, maxWaitMs: 20 });
-    input.next(chunk(0, 10, 100).chunk);
+    input.next(chunk(0, 5, 100).chunk);
+    input.next(chunk(5, 3, 60).chunk);
     input.complete();
     assert.deepEqual(
       out.batches.map((batch) => [batch.records.length, batch.bytes]),
       [
-        [3, 300],
-        [3, 300],
-        [3, 300],
+        [2, 200],
+        [2, 200],
+        [1 + 2, 100 + 120],
+        [1, 60],
+      ],
+    );
+    assert.deepEqual(
+      out.batches.flatMap((batch) => ids(batch.records)),
+      ids(Array.from({ length: 8 }, (_, i) => makeRecord('s', i))),
+    );
+  });
+
+  void test('a record larger than max_bytes is a write alone', () => {
+    const input = new Subject<Chunk>();
+    const out = collect(input, { maxRecords: 1_000, maxBytes: 250, maxWaitMs: 20 });
+    input.next(chunk(0, 1, 100).chunk);
+    input.next(chunk(1, 2, 400).chunk);
+    input.complete();
+    assert.deepEqual(
+      out.batches.map((batch) => [batch.records.length, batch.bytes]),
+      [
         [1, 100],
+        [1, 400],
+        [1, 400],
       ],
     );
   });
