@@ -80,10 +80,14 @@ export class FileSource implements Source {
       handle = await open(file, 'r');
     } catch (error) {
       const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new SluiceError(missing ? 'FILE_NOT_FOUND' : 'FILE_READ_FAILED', `could not open ${file}: ${messageOf(error)}`, {
-        retriable: !missing,
-        cause: error,
-      });
+      throw new SluiceError(
+        missing ? 'FILE_NOT_FOUND' : 'FILE_READ_FAILED',
+        `could not open ${file}: ${messageOf(error)}`,
+        {
+          retriable: !missing,
+          cause: error,
+        },
+      );
     }
     try {
       const size = (await handle.stat()).size;
@@ -105,7 +109,11 @@ export class FileSource implements Source {
       });
       const reader = new LineReader(handle, start.byte, start.line);
       this.#session = { context, handle, reader, committer, size, columns };
-      if (checkpoint !== undefined) context.logger.info({ line: checkpoint.line, byte: checkpoint.byte }, `resuming ${this.#settings.path} after line ${checkpoint.line}`);
+      if (checkpoint !== undefined)
+        context.logger.info(
+          { line: checkpoint.line, byte: checkpoint.byte },
+          `resuming ${this.#settings.path} after line ${checkpoint.line}`,
+        );
     } catch (error) {
       await handle.close();
       throw error;
@@ -132,7 +140,11 @@ export class FileSource implements Source {
         else this.#decodeJson(line, context, records, ends, rejected);
       }
     } catch (error) {
-      throw new SluiceError('FILE_READ_FAILED', `could not read ${this.#settings.file}: ${messageOf(error)}`, { retriable: true, cause: error });
+      throw new SluiceError(
+        'FILE_READ_FAILED',
+        `could not read ${this.#settings.file}: ${messageOf(error)}`,
+        { retriable: true, cause: error },
+      );
     }
     if (csvLines.length > 0) this.#decodeCsv(csvLines, session, records, ends, rejected);
     const last: FilePosition = { line: reader.lineNumber, byte: reader.offset };
@@ -178,7 +190,13 @@ export class FileSource implements Source {
     });
   }
 
-  #decodeJson(line: Line, context: SourceContext, records: ChangeRecord[], ends: FilePosition[], rejected: DeadLetter[]): void {
+  #decodeJson(
+    line: Line,
+    context: SourceContext,
+    records: ChangeRecord[],
+    ends: FilePosition[],
+    rejected: DeadLetter[],
+  ): void {
     let record: ChangeRecord;
     try {
       const value = parseJson(line.text);
@@ -196,9 +214,19 @@ export class FileSource implements Source {
     ends.push({ line: line.last, byte: line.end });
   }
 
-  #decodeCsv(lines: readonly Line[], session: Session, records: ChangeRecord[], ends: FilePosition[], rejected: DeadLetter[]): void {
+  #decodeCsv(
+    lines: readonly Line[],
+    session: Session,
+    records: ChangeRecord[],
+    ends: FilePosition[],
+    rejected: DeadLetter[],
+  ): void {
     const { context, columns } = session;
-    const options = { delimiter: this.#settings.delimiter, relax_column_count: true, skip_empty_lines: false };
+    const options = {
+      delimiter: this.#settings.delimiter,
+      relax_column_count: true,
+      skip_empty_lines: false,
+    };
     let fields: string[][] | undefined;
     try {
       fields = parseCsv(lines.map((line) => line.text).join('\n'), options);
@@ -249,7 +277,10 @@ export class FileSource implements Source {
   async #columns(handle: FileHandle): Promise<{ columns: Session['columns']; end: FilePosition }> {
     const declared = this.#settings.columns ?? {};
     if (!this.#settings.header) {
-      return { columns: Object.entries(declared).map(([name, type]) => ({ name, type })), end: { line: 0, byte: 0 } };
+      return {
+        columns: Object.entries(declared).map(([name, type]) => ({ name, type })),
+        end: { line: 0, byte: 0 },
+      };
     }
     const reader = new LineReader(handle, 0, 0);
     let line: Line | null;
@@ -260,11 +291,18 @@ export class FileSource implements Source {
     try {
       names = parseCsv(line.text, { delimiter: this.#settings.delimiter })[0] ?? [];
     } catch (error) {
-      throw new SluiceError('FILE_HEADER_INVALID', `the header line of ${this.#settings.file} is not valid CSV: ${messageOf(error)}`, { cause: error });
+      throw new SluiceError(
+        'FILE_HEADER_INVALID',
+        `the header line of ${this.#settings.file} is not valid CSV: ${messageOf(error)}`,
+        { cause: error },
+      );
     }
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
     if (duplicate !== undefined) {
-      throw new SluiceError('FILE_HEADER_INVALID', `the header line of ${this.#settings.file} names column "${duplicate}" twice`);
+      throw new SluiceError(
+        'FILE_HEADER_INVALID',
+        `the header line of ${this.#settings.file} names column "${duplicate}" twice`,
+      );
     }
     const unknown = Object.keys(declared).filter((name) => !names.includes(name));
     if (unknown.length > 0) {
@@ -273,7 +311,10 @@ export class FileSource implements Source {
         `"columns" declares ${unknown.map((name) => `"${name}"`).join(', ')}, but the header of ${this.#settings.file} has only ${names.map((name) => `"${name}"`).join(', ')}`,
       );
     }
-    return { columns: names.map((name) => ({ name, type: declared[name] ?? 'string' })), end: { line: line.number, byte: line.end } };
+    return {
+      columns: names.map((name) => ({ name, type: declared[name] ?? 'string' })),
+      end: { line: line.number, byte: line.end },
+    };
   }
 
   /** Refuses a checkpoint that cannot belong to this file (past its end, or not at the start of a line). */
@@ -297,15 +338,23 @@ async function csvRecordLine(reader: LineReader): Promise<Line | null> {
   if (first === null || quotesIn(first.text) % 2 === 0) return first;
   let text = first.text;
   let quotes = quotesIn(text);
-  let end = first.end;
+  let last = first;
   while (quotes % 2 === 1) {
     const next = await reader.next();
     if (next === null) break;
-    text += `\n${next.text}`;
+    // A line break inside a quoted field is part of its value, kept as the file has it.
+    text += last.lineBreak + next.text;
     quotes += quotesIn(next.text);
-    end = next.end;
+    last = next;
   }
-  return { text, number: first.number, last: reader.lineNumber, start: first.start, end };
+  return {
+    text,
+    number: first.number,
+    last: reader.lineNumber,
+    start: first.start,
+    end: last.end,
+    lineBreak: last.lineBreak,
+  };
 }
 
 function quotesIn(text: string): number {
@@ -317,8 +366,16 @@ function quotesIn(text: string): number {
 function positionOf(checkpoint: unknown): FilePosition | undefined {
   if (checkpoint === undefined) return undefined;
   const { line, byte } = (checkpoint ?? {}) as Partial<Record<string, unknown>>;
-  if (!Number.isSafeInteger(line) || !Number.isSafeInteger(byte) || (line as number) < 0 || (byte as number) < 0) {
-    throw new SluiceError('CHECKPOINT_CORRUPT', `expected a file checkpoint { line, byte } of non-negative integers, found ${JSON.stringify(checkpoint)}`);
+  if (
+    !Number.isSafeInteger(line) ||
+    !Number.isSafeInteger(byte) ||
+    (line as number) < 0 ||
+    (byte as number) < 0
+  ) {
+    throw new SluiceError(
+      'CHECKPOINT_CORRUPT',
+      `expected a file checkpoint { line, byte } of non-negative integers, found ${JSON.stringify(checkpoint)}`,
+    );
   }
   return { line: line as number, byte: byte as number };
 }
@@ -330,5 +387,7 @@ function isRow(value: Value): value is Row {
 function kindOf(value: Value): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? value.constructor.name : `${typeof value} ${JSON.stringify(String(value))}`;
+  return typeof value === 'object'
+    ? value.constructor.name
+    : `${typeof value} ${JSON.stringify(String(value))}`;
 }

@@ -12,7 +12,12 @@ export interface Line {
   readonly start: number;
   /** Byte offset just past its line break (or past its last byte, at the end of a file without a final break). */
   readonly end: number;
+  /** The line break that ended it: `\n`, `\r\n`, or empty at the end of a file without a final break. */
+  readonly lineBreak: LineBreak;
 }
+
+/** A line break as it stands in the file. */
+export type LineBreak = '\n' | '\r\n' | '';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -61,22 +66,31 @@ export class LineReader {
       const newline = data.indexOf(NEWLINE, start);
       if (newline >= 0) {
         this.#position = newline + 1;
-        const textEnd = newline > start && data[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
-        return this.#line(data.toString('utf8', start, textEnd), start, newline + 1);
+        const crlf = newline > start && data[newline - 1] === CARRIAGE_RETURN;
+        const text = data.toString('utf8', start, crlf ? newline - 1 : newline);
+        return this.#line(text, start, newline + 1, crlf ? '\r\n' : '\n');
       }
       if (this.#ended) {
         if (start >= data.length) return null;
         this.#position = data.length;
-        return this.#line(data.toString('utf8', start), start, data.length);
+        return this.#line(data.toString('utf8', start), start, data.length, '');
       }
       await this.#fill();
     }
   }
 
-  #line(decoded: string, start: number, end: number): Line {
-    const text = this.#dataStart + start === 0 && decoded.startsWith(BYTE_ORDER_MARK) ? decoded.slice(1) : decoded;
+  #line(decoded: string, start: number, end: number, lineBreak: LineBreak): Line {
+    const text =
+      this.#dataStart + start === 0 && decoded.startsWith(BYTE_ORDER_MARK) ? decoded.slice(1) : decoded;
     const number = ++this.#lineNumber;
-    return { text, number, last: number, start: this.#dataStart + start, end: this.#dataStart + end };
+    return {
+      text,
+      number,
+      last: number,
+      start: this.#dataStart + start,
+      end: this.#dataStart + end,
+      lineBreak,
+    };
   }
 
   /** Keeps the unread bytes, moved to the buffer's front, and reads the next chunk after them. */
@@ -91,7 +105,12 @@ export class LineReader {
     }
     this.#dataStart += this.#position;
     this.#position = 0;
-    const { bytesRead } = await this.#handle.read(this.#buffer, kept, this.#buffer.length - kept, this.#dataStart + kept);
+    const { bytesRead } = await this.#handle.read(
+      this.#buffer,
+      kept,
+      this.#buffer.length - kept,
+      this.#dataStart + kept,
+    );
     if (bytesRead === 0) this.#ended = true;
     this.#data = this.#buffer.subarray(0, kept + bytesRead);
   }
