@@ -24,6 +24,13 @@ export interface ReplicationHandlers {
   onEnd(error: Error): void;
 }
 
+/** A snapshot a new slot exported, and the LSN it stands for: it sees exactly the commits before that point. */
+export interface ExportedSnapshot {
+  readonly consistentPoint: bigint;
+  /** The name `SET TRANSACTION SNAPSHOT` imports. */
+  readonly snapshotName: string;
+}
+
 /** How long `close` waits for the server to end the stream cleanly, in milliseconds. */
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -58,12 +65,15 @@ export class ReplicationConnection {
   }
 
   /**
-   * Creates a logical pgoutput slot and exports a snapshot of the moment the slot became consistent. The
-   * snapshot can be imported (`SET TRANSACTION SNAPSHOT`) until this connection runs its next command.
+   * Creates a logical pgoutput slot and exports a snapshot of the moment the slot became consistent: it sees
+   * exactly the transactions that committed before the consistent point. The snapshot can be imported
+   * (`SET TRANSACTION SNAPSHOT`) until this connection runs its next command. A `temporary` slot is dropped when
+   * this connection closes.
    */
-  async createSlot(slot: string): Promise<{ consistentPoint: bigint; snapshotName: string }> {
+  async createSlot(slot: string, options: { temporary?: boolean } = {}): Promise<ExportedSnapshot> {
+    const temporary = options.temporary === true ? ' TEMPORARY' : '';
     const result = await this.#client.query<{ consistent_point: string; snapshot_name: string }>(
-      `CREATE_REPLICATION_SLOT ${quoteIdentifier(slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      `CREATE_REPLICATION_SLOT ${quoteIdentifier(slot)}${temporary} LOGICAL pgoutput EXPORT_SNAPSHOT`,
     );
     const row = result.rows[0]!;
     return { consistentPoint: Lsn.parse(row.consistent_point), snapshotName: row.snapshot_name };

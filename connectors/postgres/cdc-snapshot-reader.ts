@@ -9,9 +9,9 @@ import { quoteIdentifier } from './quote-identifier.js';
 const CTID = 'ctid';
 
 /**
- * Reads the captured tables as `read` records in one REPEATABLE READ transaction, optionally on a snapshot
- * exported by the replication slot (`SET TRANSACTION SNAPSHOT`) so that the snapshot and the stream meet exactly
- * at the slot's consistent point. Each table is read in chunks ordered by its key (keyset pagination: every
+ * Reads the captured tables as `read` records in one REPEATABLE READ transaction on a snapshot exported by a
+ * replication slot (`SET TRANSACTION SNAPSHOT`), so that the snapshot and the stream meet exactly at the slot's
+ * consistent point. Each table is read in chunks ordered by its key (keyset pagination: every
  * query starts after the last key read, so a chunk costs the same at any depth); a table without a key is paged
  * by `ctid`. Values decode by the same rules as the stream (`decodeTextValue`).
  */
@@ -38,10 +38,10 @@ export class CdcSnapshotReader {
     this.#version = `${Lsn.parse(options.lsn)}.0000000000`;
   }
 
-  /** Opens the transaction, on the exported snapshot `snapshotName` when given (else on a fresh one). */
-  async begin(snapshotName: string | null): Promise<void> {
+  /** Opens the transaction on the snapshot a replication slot exported as `snapshotName`. */
+  async begin(snapshotName: string): Promise<void> {
     await this.#client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    if (snapshotName !== null) await this.#client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replaceAll("'", "''")}'`);
+    await this.#client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replaceAll("'", "''")}'`);
   }
 
   /** Rows read so far. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { AckTracker } from '../../runtime/ack-tracker.js';
 import { parseDuration } from '../../runtime/config/duration.js';
@@ -12,7 +13,7 @@ import type { PostgresCdcConfig } from './cdc-config.js';
 import { Lsn } from './cdc-lsn.js';
 import { decodePgoutput } from './cdc-pgoutput.js';
 import { checkCdcPrerequisites } from './cdc-prerequisites.js';
-import { ReplicationConnection } from './cdc-replication-connection.js';
+import { ReplicationConnection, type ExportedSnapshot } from './cdc-replication-connection.js';
 import { CdcSnapshotReader } from './cdc-snapshot-reader.js';
 import type { CdcTable } from './cdc-table.js';
 import { describeTarget, poolConfig } from './connection.js';
@@ -143,16 +144,13 @@ export class PostgresCdcSource implements Source {
     }
     if (!slotExists && mode !== 'never') await context.checkpoints.save(MARKER_KEY, { slot: config.slot, done: false } satisfies SnapshotMarker);
     this.#replication = await ReplicationConnection.open(config, name);
-    let snapshotName: string | null = null;
-    let snapshotLsn: bigint;
+    /** The snapshot the new slot exported, which stands for the slot's consistent point. */
+    let created: ExportedSnapshot | undefined;
     if (slotExists) {
       this.#startLsn = Lsn.parse(prerequisites.slot.confirmedFlushLsn ?? '0/0');
-      snapshotLsn = this.#startLsn;
     } else {
-      const created = await this.#replication.createSlot(config.slot);
+      created = await this.#replication.createSlot(config.slot);
       this.#startLsn = created.consistentPoint;
-      snapshotLsn = created.consistentPoint;
-      snapshotName = created.snapshotName;
       context.logger.info({ slot: config.slot, lsn: Lsn.format(created.consistentPoint) }, 'created the replication slot');
     }
     const snapshotting = mode === 'always' || (mode === 'initial' && (!slotExists || resnapshot));
@@ -164,19 +162,23 @@ export class PostgresCdcSource implements Source {
     this.#snapshotClient = new pg.Client(cdcClientConfig(config, `${name}:snapshot`));
     this.#snapshotClient.on('error', () => undefined);
     await this.#snapshotClient.connect();
-    if (snapshotName === null) {
-      // A fresh snapshot of an existing slot: its records carry the LSN they reflect.
-      await this.#snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const current = await this.#snapshotClient.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      snapshotLsn = Lsn.parse(current.rows[0]!.lsn);
+    // A fresh snapshot of an existing slot comes from a temporary slot, the one way to know the exact LSN a
+    // snapshot stands for: a transaction can have written its commit record and not be visible yet, and a snapshot
+    // labelled with a later LSN would make a newer-wins sink drop that transaction's changes as replays.
+    const exporter = created === undefined ? await ReplicationConnection.open(config, `${name}:snapshot`) : undefined;
+    try {
+      const snapshot = exporter === undefined ? created! : await exportSnapshot(exporter, config.slot, this.#where);
+      this.#snapshot = new CdcSnapshotReader(this.#snapshotClient, {
+        tables: this.#tables,
+        chunkRows: config.snapshot_chunk_rows ?? 10_000,
+        sourceName: context.name,
+        lsn: Lsn.format(snapshot.consistentPoint),
+      });
+      await this.#snapshot.begin(snapshot.snapshotName);
+    } finally {
+      // The imported snapshot outlives the exporting connection, and closing it drops the temporary slot.
+      await exporter?.close();
     }
-    this.#snapshot = new CdcSnapshotReader(this.#snapshotClient, {
-      tables: this.#tables,
-      chunkRows: config.snapshot_chunk_rows ?? 10_000,
-      sourceName: context.name,
-      lsn: Lsn.format(snapshotLsn),
-    });
-    if (snapshotName !== null) await this.#snapshot.begin(snapshotName);
     this.#snapshotTotal = this.#snapshot.total;
     context.logger.info({ tables: this.#tables.map((table) => String(table.name)), rows: this.#snapshotTotal }, 'snapshot started');
     this.#snapshotRows = (await this.#snapshot.next()) ?? [];
@@ -409,6 +411,24 @@ export class PostgresCdcSource implements Source {
 }
 
 /** A failure as a Sluice error: connection trouble is retriable, everything else is not. */
+/**
+ * Creates a temporary slot named after `slot` on `exporter` and returns the snapshot it exports, with the
+ * consistent point that snapshot stands for. Throws `PG_NO_FREE_REPLICATION_SLOT` when no slot is free for it.
+ */
+async function exportSnapshot(exporter: ReplicationConnection, slot: string, where: string): Promise<ExportedSnapshot> {
+  const temporarySlot = `${slot.slice(0, 40)}_snapshot_${randomBytes(4).toString('hex')}`;
+  try {
+    return await exporter.createSlot(temporarySlot, { temporary: true });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '53400') throw error;
+    throw new SluiceError(
+      'PG_NO_FREE_REPLICATION_SLOT',
+      `expected a free replication slot on ${where} for the temporary slot that exports a fresh snapshot of "${slot}", got ${messageOf(error)}: drop unused slots or raise max_replication_slots`,
+      { cause: error },
+    );
+  }
+}
+
 function classify(error: unknown, doing: string): SluiceError {
   if (error instanceof SluiceError) return error;
   const retriable = errorKind(error) === 'unavailable';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import pg from 'pg';
 import { pino } from 'pino';
 import { PostgresCdcSource } from '../../../connectors/postgres/cdc-source.js';
 import type { PostgresCdcConfig } from '../../../connectors/postgres/cdc-config.js';
@@ -95,6 +96,25 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Orders two `source.version` texts (`<commit LSN>.<change number>`). */
+function compareVersions(a: string, b: string): number {
+  const [aWhole, aPart] = a.split('.').map(BigInt) as [bigint, bigint];
+  const [bWhole, bPart] = b.split('.').map(BigInt) as [bigint, bigint];
+  if (aWhole !== bWhole) return aWhole < bWhole ? -1 : 1;
+  return aPart === bPart ? 0 : aPart < bPart ? -1 : 1;
+}
+
+/** What a newer-wins sink (`version_from: source.version`) ends with: per key, the record with the newest version. */
+function newerWins(records: readonly ChangeRecord[]): Map<number, ChangeRecord> {
+  const rows = new Map<number, ChangeRecord>();
+  for (const record of records) {
+    const id = record.key!.id as number;
+    const held = rows.get(id);
+    if (held === undefined || compareVersions(record.source.version as string, held.source.version as string) > 0) rows.set(id, record);
+  }
+  return rows;
 }
 
 describe('postgres_cdc source', () => {
@@ -337,6 +357,88 @@ describe('postgres_cdc source', () => {
       assert.deepEqual([records[0]!.op, records[0]!.key], ['delete', { id: 1 }]);
     } finally {
       await third.close();
+    }
+  });
+  test('a fresh snapshot of an existing slot misses no transaction that committed while it began', async (t) => {
+    const { database, config } = await setUp(
+      t,
+      ['CREATE TABLE accounts (id int PRIMARY KEY, v text)', `INSERT INTO accounts SELECT g, 'v' || g FROM generate_series(1, 5) AS g`],
+      ['accounts'],
+      { snapshot: 'always' },
+    );
+    const first = new PostgresCdcSource(config, 'orders_cdc');
+    await first.connect(sourceContext(memoryCheckpoints()));
+    await readRecords(first, 5);
+    await first.close();
+
+    // A commit whose WAL record is written but which is not yet visible: with a synchronous standby named that
+    // never connects, the committing session waits after writing its commit record until it is cancelled.
+    const admin = postgres.admin;
+    const setStandby = async (names: string | null): Promise<void> => {
+      await admin.query(names === null ? 'ALTER SYSTEM RESET synchronous_standby_names' : `ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
+      await admin.query('SELECT pg_reload_conf()');
+    };
+    t.after(() => setStandby(null));
+    await setStandby('sluice_test_absent_standby');
+    const writer = new pg.Client({ connectionString: database.url });
+    await writer.connect();
+    t.after(() => writer.end());
+    const writerPid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const waitEvent = async (): Promise<string | null> =>
+      (await admin.query<{ wait_event: string | null }>('SELECT wait_event FROM pg_stat_activity WHERE pid = $1', [writerPid])).rows[0]?.wait_event ?? null;
+    // The reload reaches the server's processes a moment later: until a commit waits, try again with a new value.
+    let committing: Promise<unknown> | undefined;
+    for (let attempt = 1; committing === undefined; attempt++) {
+      assert.ok(attempt <= 50, 'expected a commit to wait for the synchronous standby');
+      const update = writer.query(`UPDATE accounts SET v = 'committed while the snapshot began ${attempt}' WHERE id = 1`);
+      const waits = await Promise.race([
+        update.then(() => false),
+        eventually(async () => (await waitEvent()) === 'SyncRep', 'the commit to wait', 200).then(() => true, () => false),
+      ]);
+      if (waits) committing = update.catch(() => undefined);
+      else await update;
+    }
+
+    const second = new PostgresCdcSource(config, 'orders_cdc');
+    const connected = second.connect(sourceContext(memoryCheckpoints()));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await admin.query('SELECT pg_cancel_backend($1)', [writerPid]);
+      await committing;
+      await setStandby(null);
+      await connected;
+      const { records } = await readRecords(second, 6);
+      const expected = await database.pool.query<{ id: number; v: string }>('SELECT id, v FROM accounts ORDER BY id');
+      const landed = newerWins(records);
+      assert.deepEqual(
+        [...landed.keys()].sort().map((id) => landed.get(id)!.after),
+        expected.rows.map((row) => ({ id: row.id, v: row.v })),
+      );
+    } finally {
+      await connected.catch(() => undefined);
+      await second.close();
+    }
+  });
+  test('a fresh snapshot of an existing slot with no replication slot free for it fails with a clear error', async (t) => {
+    const { database, config } = await setUp(t, ['CREATE TABLE accounts (id int PRIMARY KEY, v text)'], ['accounts'], { snapshot: 'always' });
+    const first = new PostgresCdcSource(config, 'orders_cdc');
+    await first.connect(sourceContext(memoryCheckpoints()));
+    await first.close();
+    const { rows } = await database.pool.query<{ free: number }>(
+      `SELECT current_setting('max_replication_slots')::int - count(*)::int AS free FROM pg_replication_slots`,
+    );
+    const fillers = Array.from({ length: rows[0]!.free }, () => uniqueName('filler'));
+    for (const slot of fillers) await database.pool.query('SELECT pg_create_physical_replication_slot($1)', [slot]);
+    try {
+      const second = new PostgresCdcSource(config, 'orders_cdc');
+      const error = await second.connect(sourceContext(memoryCheckpoints())).then(
+        () => assert.fail('expected the connect to fail'),
+        (failure: unknown) => failure as { code: string; message: string },
+      );
+      assert.equal(error.code, 'PG_NO_FREE_REPLICATION_SLOT');
+      assert.match(error.message, new RegExp(`fresh snapshot of "${config.slot}".*max_replication_slots`));
+    } finally {
+      for (const slot of fillers) await database.pool.query('SELECT pg_drop_replication_slot($1)', [slot]);
     }
   });
 });
