@@ -159,29 +159,25 @@ export class PostgresCdcSource implements Source {
     this.#openBatch = undefined;
     this.#tracker = new AckTracker<Position>({ lsn: this.#startLsn, snapshotComplete: !snapshotting });
     if (!snapshotting) return;
-    this.#snapshotClient = new pg.Client(cdcClientConfig(config, `${name}:snapshot`));
-    this.#snapshotClient.on('error', () => undefined);
-    await this.#snapshotClient.connect();
-    // A fresh snapshot of an existing slot comes from a temporary slot, the one way to know the exact LSN a
-    // snapshot stands for: a transaction can have written its commit record and not be visible yet, and a snapshot
-    // labelled with a later LSN would make a newer-wins sink drop that transaction's changes as replays.
-    const exporter = created === undefined ? await ReplicationConnection.open(config, `${name}:snapshot`) : undefined;
-    try {
-      const snapshot = exporter === undefined ? created! : await exportSnapshot(exporter, config.slot, this.#where);
-      this.#snapshot = new CdcSnapshotReader(this.#snapshotClient, {
+    const snapshotClient = new pg.Client(cdcClientConfig(config, `${name}:snapshot`));
+    this.#snapshotClient = snapshotClient;
+    snapshotClient.on('error', () => undefined);
+    await snapshotClient.connect();
+    const begin = async (exported: ExportedSnapshot): Promise<CdcSnapshotReader> => {
+      const reader = new CdcSnapshotReader(snapshotClient, {
         tables: this.#tables,
         chunkRows: config.snapshot_chunk_rows ?? 10_000,
         sourceName: context.name,
-        lsn: Lsn.format(snapshot.consistentPoint),
+        lsn: Lsn.format(exported.consistentPoint),
       });
-      await this.#snapshot.begin(snapshot.snapshotName);
-    } finally {
-      // The imported snapshot outlives the exporting connection, and closing it drops the temporary slot.
-      await exporter?.close();
-    }
-    this.#snapshotTotal = this.#snapshot.total;
+      await reader.begin(exported.snapshotName);
+      return reader;
+    };
+    const snapshot = created !== undefined ? await begin(created) : await withTemporarySnapshot(config, `${name}:snapshot`, this.#where, begin);
+    this.#snapshot = snapshot;
+    this.#snapshotTotal = snapshot.total;
     context.logger.info({ tables: this.#tables.map((table) => String(table.name)), rows: this.#snapshotTotal }, 'snapshot started');
-    this.#snapshotRows = (await this.#snapshot.next()) ?? [];
+    this.#snapshotRows = (await snapshot.next()) ?? [];
   }
 
   async read(): Promise<SourceBatch | null> {
@@ -410,25 +406,41 @@ export class PostgresCdcSource implements Source {
   }
 }
 
-/** A failure as a Sluice error: connection trouble is retriable, everything else is not. */
 /**
- * Creates a temporary slot named after `slot` on `exporter` and returns the snapshot it exports, with the
- * consistent point that snapshot stands for. Throws `PG_NO_FREE_REPLICATION_SLOT` when no slot is free for it.
+ * Runs `use` on a fresh snapshot exported by a temporary slot named after `slot`, on a replication connection of
+ * its own, and returns what `use` gives. This is the one way to know the exact LSN a snapshot of an existing slot
+ * stands for: a transaction can have written its commit record and not be visible yet, and a snapshot labelled
+ * with a later LSN would make a newer-wins sink drop that transaction's changes as replays. `use` must import the
+ * snapshot; closing the connection afterwards drops the slot, and the imported snapshot outlives it. Throws
+ * `PG_NO_FREE_REPLICATION_SLOT` when no slot is free for it.
  */
-async function exportSnapshot(exporter: ReplicationConnection, slot: string, where: string): Promise<ExportedSnapshot> {
-  const temporarySlot = `${slot.slice(0, 40)}_snapshot_${randomBytes(4).toString('hex')}`;
+async function withTemporarySnapshot<T>(
+  config: PostgresCdcConfig,
+  applicationName: string,
+  where: string,
+  use: (exported: ExportedSnapshot) => Promise<T>,
+): Promise<T> {
+  const slot = config.slot;
+  const exporter = await ReplicationConnection.open(config, applicationName);
   try {
-    return await exporter.createSlot(temporarySlot, { temporary: true });
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== '53400') throw error;
-    throw new SluiceError(
-      'PG_NO_FREE_REPLICATION_SLOT',
-      `expected a free replication slot on ${where} for the temporary slot that exports a fresh snapshot of "${slot}", got ${messageOf(error)}: drop unused slots or raise max_replication_slots`,
-      { cause: error },
-    );
+    let exported: ExportedSnapshot;
+    try {
+      exported = await exporter.createSlot(`${slot.slice(0, 40)}_snapshot_${randomBytes(4).toString('hex')}`, { temporary: true });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '53400') throw error;
+      throw new SluiceError(
+        'PG_NO_FREE_REPLICATION_SLOT',
+        `expected a free replication slot on ${where} for the temporary slot that exports a fresh snapshot of "${slot}", got ${messageOf(error)}: drop unused slots or raise max_replication_slots`,
+        { cause: error },
+      );
+    }
+    return await use(exported);
+  } finally {
+    await exporter.close();
   }
 }
 
+/** A failure as a Sluice error: connection trouble is retriable, everything else is not. */
 function classify(error: unknown, doing: string): SluiceError {
   if (error instanceof SluiceError) return error;
   const retriable = errorKind(error) === 'unavailable';

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { PostgresCdcSource } from '../../../connectors/postgres/cdc-source.js';
 import type { PostgresCdcConfig } from '../../../connectors/postgres/cdc-config.js';
+import { compareVersions, versionOf } from '../../../connectors/postgres/version.js';
 import type { CheckpointStore } from '../../../runtime/checkpoint-store.js';
 import { Decimal } from '../../../runtime/decimal.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
@@ -98,21 +99,13 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   }
 }
 
-/** Orders two `source.version` texts (`<commit LSN>.<change number>`). */
-function compareVersions(a: string, b: string): number {
-  const [aWhole, aPart] = a.split('.').map(BigInt) as [bigint, bigint];
-  const [bWhole, bPart] = b.split('.').map(BigInt) as [bigint, bigint];
-  if (aWhole !== bWhole) return aWhole < bWhole ? -1 : 1;
-  return aPart === bPart ? 0 : aPart < bPart ? -1 : 1;
-}
-
 /** What a newer-wins sink (`version_from: source.version`) ends with: per key, the record with the newest version. */
 function newerWins(records: readonly ChangeRecord[]): Map<number, ChangeRecord> {
   const rows = new Map<number, ChangeRecord>();
   for (const record of records) {
     const id = record.key!.id as number;
     const held = rows.get(id);
-    if (held === undefined || compareVersions(record.source.version as string, held.source.version as string) > 0) rows.set(id, record);
+    if (held === undefined || compareVersions(versionOf(record.source.version)!, versionOf(held.source.version)!) > 0) rows.set(id, record);
   }
   return rows;
 }
