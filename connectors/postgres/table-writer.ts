@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Row } from '../../runtime/record.js';
-import type { Change, EncodedChange } from './change.js';
+import { encodeValues, type Change, type ChangeShape, type EncodedChange } from './change.js';
 import type { ColumnInfo } from './column-info.js';
 import { errorKind } from './error-kind.js';
 import { hasFieldNames } from './has-field-names.js';
@@ -75,7 +75,7 @@ export interface RefusedChange {
 }
 
 /** How records with one list of field names are written: see {@link TableWriter.encode}. */
-interface RecordShape {
+interface RecordShape extends ChangeShape {
   /** The record's field names, in the record's order. */
   readonly keys: readonly string[];
   /** The fields written (those with a column, but not the version column), sorted. */
@@ -114,25 +114,25 @@ export class TableWriter {
     this.#copyFirst = copyFirst;
   }
 
-  /** Encodes a change's values for this table's column types; fields with no column are left out. */
+  /**
+   * Places a change in this table: the columns its fields have (fields with no column are left out), the row it
+   * identifies (its encoded key values) and its version text. The other values are encoded when written.
+   */
   encode(change: Change, index: number): EncodedChange {
     const { fields } = change;
     const shape = this.#shapeOf(fields);
     const { names, columns, keyIndexes } = shape;
-    const values = new Array<string | null>(names.length);
-    for (let column = 0; column < names.length; column++)
-      values[column] = encodeValue(fields[names[column]!]!, columns[column]!);
+    const keyText = (at: number) => (at < 0 ? null : encodeValue(fields[names[at]!]!, columns[at]!));
     const identity =
       this.plan.mode === 'append'
         ? String(index)
         : keyIndexes.length === 1
-          ? (values[keyIndexes[0]!] ?? '')
-          : JSON.stringify(keyIndexes.map((at) => (at < 0 ? null : values[at])));
+          ? (keyText(keyIndexes[0]!) ?? '')
+          : JSON.stringify(keyIndexes.map(keyText));
     const { versionColumn } = this.plan;
-    if (versionColumn === null || change.version === undefined)
-      return { change, columns: names, values, identity };
+    if (versionColumn === null || change.version === undefined) return { change, shape, identity };
     const versionText = encodeVersion(change.version, this.plan.columns.get(versionColumn)!);
-    return { change, columns: names, values, identity, versionText };
+    return { change, shape, identity, versionText };
   }
 
   /**
@@ -265,10 +265,11 @@ export class TableWriter {
   /** One `COPY` of the group into the table itself: its columns, then the version, then soft-delete defaults. */
   async #copyInto(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
     const { table, mode, versionColumn, softDelete } = this.plan;
-    const names = group[0]!.columns;
-    const arrays = columnArrays(group, versionColumn !== null);
+    const names = group[0]!.shape.names;
     const targets = names.map(quoteIdentifier);
     if (versionColumn !== null) targets.push(quoteIdentifier(versionColumn));
+    // Soft-delete columns the records do not fill start as "not deleted": the same fields on every line.
+    const defaults: string[] = [];
     if (softDelete && mode === 'upsert') {
       for (const [name, value] of [
         [softDelete.flag, 'f'],
@@ -276,11 +277,11 @@ export class TableWriter {
       ] as const) {
         if (names.includes(name)) continue;
         targets.push(quoteIdentifier(name));
-        arrays.push(new Array<string | null>(group.length).fill(value));
+        defaults.push(copyField(value));
       }
     }
     await pipeline(
-      Readable.from(copyLines(arrays, group.length)),
+      Readable.from(copyLines(group, versionColumn !== null, defaults)),
       client.query(copyFrom(`COPY ${table.sql} (${targets.join(', ')}) FROM STDIN`)),
     );
   }
@@ -288,20 +289,22 @@ export class TableWriter {
   async #insertUnnest(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
     const arrays = columnArrays(group, this.plan.versionColumn !== null);
     const source = `unnest(${arrays.map((_, index) => `$${index + 1}::text[]`).join(', ')}) AS u(${arrays.map((_, index) => `c${index}`).join(', ')})`;
-    await client.query(this.#insertSql(group[0]!.columns, source), arrays);
+    await client.query(this.#insertSql(group[0]!.shape.names, source), arrays);
   }
 
   async #copyMerge(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
-    const arrays = columnArrays(group, this.plan.versionColumn !== null);
+    const { versionColumn } = this.plan;
+    const names = group[0]!.shape.names;
+    const width = names.length + (versionColumn !== null ? 1 : 0);
     const stage = quoteIdentifier(`sluice_stage_${++stageCounter}`);
     await client.query(
-      `CREATE TEMP TABLE ${stage} (${arrays.map((_, index) => `c${index} text`).join(', ')}) ON COMMIT DROP`,
+      `CREATE TEMP TABLE ${stage} (${Array.from({ length: width }, (_, index) => `c${index} text`).join(', ')}) ON COMMIT DROP`,
     );
     await pipeline(
-      Readable.from(copyLines(arrays, group.length)),
+      Readable.from(copyLines(group, versionColumn !== null, [])),
       client.query(copyFrom(`COPY ${stage} FROM STDIN`)),
     );
-    await client.query(this.#insertSql(group[0]!.columns, `${stage} AS u`));
+    await client.query(this.#insertSql(names, `${stage} AS u`));
     await client.query(`DROP TABLE ${stage}`);
   }
 
@@ -334,7 +337,7 @@ export class TableWriter {
 
   async #delete(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
     const { table, columns, keyColumns, versionColumn, softDelete } = this.plan;
-    const names = group[0]!.columns;
+    const names = group[0]!.shape.names;
     const arrays = columnArrays(group, versionColumn !== null);
     const versionAlias = `d.c${names.length}`;
     if (softDelete) arrays.push(group.map((change) => change.change.deletedAt ?? null));
@@ -384,11 +387,12 @@ function groupByColumns(changes: readonly EncodedChange[], keepOrder: boolean): 
   const signatures = new Map<readonly string[], string>();
   let previous: string | undefined;
   for (const change of changes) {
-    let signature = signatures.get(change.columns);
+    const { names } = change.shape;
+    let signature = signatures.get(names);
     if (signature === undefined) {
       // Identifiers cannot hold NUL, so the joined names identify the column list.
-      signature = change.columns.join('\0');
-      signatures.set(change.columns, signature);
+      signature = names.join('\0');
+      signatures.set(names, signature);
     }
     if (keepOrder) {
       if (signature !== previous) groups.push([]);
@@ -409,33 +413,45 @@ function groupByColumns(changes: readonly EncodedChange[], keepOrder: boolean): 
 
 /** One text array per column (then the version when versioned), each with one entry per change. */
 function columnArrays(group: readonly EncodedChange[], versioned: boolean): (string | null)[][] {
-  const width = group[0]!.columns.length;
+  const width = group[0]!.shape.names.length;
   const arrays: (string | null)[][] = Array.from(
     { length: width + (versioned ? 1 : 0) },
     () => new Array<string | null>(group.length),
   );
   group.forEach((change, row) => {
-    for (let column = 0; column < width; column++) arrays[column]![row] = change.values[column] ?? null;
+    const values = encodeValues(change);
+    for (let column = 0; column < width; column++) arrays[column]![row] = values[column] ?? null;
     if (versioned) arrays[width]![row] = change.versionText ?? null;
   });
   return arrays;
 }
 
 /**
- * COPY text format rows from column arrays, in chunks of about 64 KiB. Each line and each chunk is built by one
- * `join` (one flat string) rather than by appending fields, which left a rope of small strings per field.
+ * The group's rows in COPY text format, in chunks of about 64 KiB: each change's values (encoded here, as the
+ * stream asks for more), then its version when `versioned`, then the `constant` fields (COPY text already). Each
+ * line and each chunk is built by one `join` (one flat string) rather than by appending fields, which left a rope
+ * of small strings per field.
  */
-function* copyLines(arrays: readonly (readonly (string | null)[])[], rows: number): Generator<string> {
-  const fields = new Array<string>(arrays.length);
+function* copyLines(
+  group: readonly EncodedChange[],
+  versioned: boolean,
+  constant: readonly string[],
+): Generator<string> {
+  const width = group[0]!.shape.names.length;
+  const fields = new Array<string>(width + (versioned ? 1 : 0) + constant.length);
+  for (let at = 0; at < constant.length; at++) fields[fields.length - constant.length + at] = constant[at]!;
   const lines: string[] = [];
   let length = 0;
-  for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < arrays.length; column++)
-      fields[column] = copyField(arrays[column]![row] ?? null);
+  for (let index = 0; index < group.length; index++) {
+    const { shape, change, versionText } = group[index]!;
+    const row = change.fields;
+    for (let column = 0; column < width; column++)
+      fields[column] = copyField(encodeValue(row[shape.names[column]!]!, shape.columns[column]!));
+    if (versioned) fields[width] = copyField(versionText ?? null);
     const line = fields.join('\t');
     lines.push(line);
     length += line.length + 1;
-    if (length >= 65_536 || row === rows - 1) {
+    if (length >= 65_536 || index === group.length - 1) {
       // The empty last entry gives the chunk its final newline.
       lines.push('');
       yield lines.join('\n');
