@@ -288,7 +288,7 @@ describe('operators on worker threads', () => {
           options: { where: 'after.seq % 3 != 0' },
           origin,
         },
-        customNode('heavy', 'light', 'burn', { rounds: 100 }),
+        customNode('heavy', 'light', 'burn', { rounds: 300 }),
       ],
       sinks: { out: { from: 'heavy', sink: out } },
       runtime: { workers: 'auto' },
