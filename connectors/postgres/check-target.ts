@@ -4,8 +4,10 @@ import { messageOf } from '../../runtime/errors.js';
 import { loadColumns } from './column-info.js';
 import { describeTarget, poolConfig } from './connection.js';
 import { quoteIdentifier } from './quote-identifier.js';
-import type { PostgresSinkConfig } from './sink-config.js';
+import { keepsTombstones, type PostgresSinkConfig } from './sink-config.js';
+import { TableName } from './table-name.js';
 import { TableTemplate } from './table-template.js';
+import { TOMBSTONE_TABLE } from './tombstone-table.js';
 
 /** Options of {@link checkPostgresTarget}: the sink's config, and optionally the columns records will carry. */
 export interface CheckTargetOptions {
@@ -61,6 +63,7 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
             message: `the user may not create tables in schema ${table.schema}`,
           });
       }
+      if (keepsTombstones(config)) issues.push(...(await tombstoneIssues(pool, table)));
       return issues;
     }
     const required: { name: string; path: ConfigIssue['path']; what: string }[] = [];
@@ -160,6 +163,7 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
           message: `the user lacks the ${privilege} privilege on ${table.toString()}`,
         });
     }
+    if (keepsTombstones(config)) issues.push(...(await tombstoneIssues(pool, table)));
     return issues;
   } catch (error) {
     issues.push({
@@ -170,4 +174,41 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
   } finally {
     await pool.end().catch(() => undefined);
   }
+}
+
+/**
+ * What would stop the sink keeping tombstones next to `table`: the tombstone table of its schema exists without the
+ * SELECT, INSERT, UPDATE or DELETE privilege, or is absent and may not be created (an absent schema is created
+ * with the table, by its owner).
+ */
+async function tombstoneIssues(pool: pg.Pool, table: TableName): Promise<ConfigIssue[]> {
+  const tombstones = new TableName(table.schema, TOMBSTONE_TABLE);
+  const { rows } = await pool.query<{ exists: boolean; schema: boolean; create: boolean | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists, to_regnamespace($2) IS NOT NULL AS schema,
+            has_schema_privilege(to_regnamespace($2), 'CREATE') AS create`,
+    [tombstones.sql, quoteIdentifier(table.schema)],
+  );
+  const found = rows[0]!;
+  if (!found.exists) {
+    if (!found.schema || found.create) return [];
+    return [
+      {
+        path: ['tombstones'],
+        message: `${tombstones.toString()} (the versions of deleted rows) does not exist and the user may not create it in schema ${table.schema}; create it, grant CREATE on the schema, or set tombstones: false`,
+      },
+    ];
+  }
+  const issues: ConfigIssue[] = [];
+  for (const privilege of ['SELECT', 'INSERT', 'UPDATE', 'DELETE']) {
+    const granted = await pool.query<{ ok: boolean }>(
+      'SELECT has_table_privilege(to_regclass($1), $2) AS ok',
+      [tombstones.sql, privilege],
+    );
+    if (!granted.rows[0]?.ok)
+      issues.push({
+        path: ['tombstones'],
+        message: `the user lacks the ${privilege} privilege on ${tombstones.toString()} (the versions of deleted rows)`,
+      });
+  }
+  return issues;
 }

@@ -32,8 +32,8 @@ interface HeldRecord {
  *
  * A record at or below a watermark this sink already applied for its source is a replay (a watermark promises that
  * no new change below it follows, so the original was in that transaction or an earlier one): it is acknowledged
- * without being written. Writing it would be harmless for a row the target holds, but for a row whose insert and
- * delete collapsed into one transaction (never stored, not even as a tombstone) it would bring the row back.
+ * without being written. Writing it would be harmless for a row the target holds, and for a deleted row as long as
+ * its tombstone is kept (`tombstones`, on by default); with `tombstones: false` it would bring the row back.
  * Closing drops what is held: those records were never acknowledged and are read again.
  */
 export class ResolvedConsistencySink implements Sink {

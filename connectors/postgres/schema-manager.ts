@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import type pg from 'pg';
+import pg from 'pg';
 import { PipelineFailure, SluiceError } from '../../runtime/errors.js';
 import type { Change } from './change.js';
 import { loadColumns, type ColumnInfo } from './column-info.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import { hasFieldNames } from './has-field-names.js';
-import type { TableName } from './table-name.js';
+import { TableName } from './table-name.js';
+import { TOMBSTONE_TABLE, TombstoneTable } from './tombstone-table.js';
 import type { TablePlan } from './table-writer.js';
 import { inferType, mergeTypes } from './type-inference.js';
 import { widenedType } from './type-widening.js';
@@ -22,6 +23,8 @@ export interface SchemaPolicy {
   readonly drift: SchemaDriftPolicy;
   /** Explicit types for new columns (config `columns`). */
   readonly columnTypes: Readonly<Record<string, string>>;
+  /** Keep the versions of deleted rows (see {@link TombstoneTable}); the tombstone table is created when absent. */
+  readonly tombstones: boolean;
 }
 
 /** A type name the sink may put into DDL: words, an optional `(p)` or `(p,s)` modifier, array brackets. */
@@ -42,6 +45,8 @@ export class SchemaManager {
   readonly #cache = new Map<string, Map<string, ColumnInfo>>();
   /** `table\0field` pairs known to have no column after a fresh read (warn and ignore drop them). */
   readonly #absent = new Set<string>();
+  /** Per schema, the creation (or the check) of its tombstone table. */
+  readonly #tombstoneSchemas = new Map<string, Promise<void>>();
   #lock: Promise<unknown> = Promise.resolve();
   #droppedFields = 0;
 
@@ -68,6 +73,7 @@ export class SchemaManager {
   /** Forgets every table's columns (after Postgres said a column or a table is not what the cache says). */
   invalidate(): void {
     this.#cache.clear();
+    this.#tombstoneSchemas.clear();
   }
 
   /**
@@ -81,10 +87,46 @@ export class SchemaManager {
     keyColumns: readonly string[],
   ): Promise<TablePlan> {
     const cached = this.#cache.get(table.toString());
-    if (cached && this.#fits(table, cached, changes, keyColumns))
-      return this.#finish(table, cached, changes, keyColumns);
-    const columns = await this.#serialized(() => this.#reconcile(table, changes, keyColumns));
+    const columns =
+      cached && this.#fits(table, cached, changes, keyColumns)
+        ? cached
+        : await this.#serialized(() => this.#reconcile(table, changes, keyColumns));
+    if (this.#policy.tombstones) await this.#tombstoneTable(table.schema);
     return this.#finish(table, columns, changes, keyColumns);
+  }
+
+  /**
+   * Makes sure `schema` has its tombstone table, once per schema (again after {@link invalidate}). Rejects with
+   * code `TOMBSTONES_UNAVAILABLE` when it is absent and the user may not create it.
+   */
+  #tombstoneTable(schema: string): Promise<void> {
+    let ready = this.#tombstoneSchemas.get(schema);
+    if (ready === undefined) {
+      ready = this.#serialized(() => this.#createTombstoneTable(schema));
+      this.#tombstoneSchemas.set(schema, ready);
+      ready.catch(() => this.#tombstoneSchemas.delete(schema));
+    }
+    return ready;
+  }
+
+  async #createTombstoneTable(schema: string): Promise<void> {
+    const name = new TableName(schema, TOMBSTONE_TABLE);
+    const found = await this.#pool.query<{ exists: boolean }>(
+      'SELECT to_regclass($1) IS NOT NULL AS exists',
+      [name.sql],
+    );
+    if (found.rows[0]?.exists) return;
+    try {
+      await this.#pool.query(TombstoneTable.ddl(schema));
+    } catch (error) {
+      if (!(error instanceof pg.DatabaseError) || error.code !== '42501') throw error;
+      throw new PipelineFailure(
+        'TOMBSTONES_UNAVAILABLE',
+        `the sink keeps the versions of deleted rows in ${name.toString()}, which does not exist and may not be created by this user (${error.message}); create it with: ${TombstoneTable.ddl(schema)}; or set tombstones: false`,
+        { cause: error },
+      );
+    }
+    this.#logger.info({ table: name.toString() }, `created tombstone table ${name.toString()}`);
   }
 
   #serialized<T>(task: () => Promise<T>): Promise<T> {
@@ -136,8 +178,16 @@ export class SchemaManager {
       }
       this.#droppedFields += dropped;
     }
-    const { mode, versionColumn, softDelete } = this.#policy;
-    return { table, columns, mode, keyColumns, versionColumn, softDelete };
+    const { mode, versionColumn, softDelete, tombstones } = this.#policy;
+    return {
+      table,
+      columns,
+      mode,
+      keyColumns,
+      versionColumn,
+      softDelete,
+      tombstones: tombstones ? new TombstoneTable(table) : null,
+    };
   }
 
   #systemColumns(keyColumns: readonly string[]): string[] {

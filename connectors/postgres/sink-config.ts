@@ -1,4 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DURATION_PATTERN, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
+
+/** How long a deleted row's tombstone is kept when the config says nothing (7 days). */
+export const DEFAULT_TOMBSTONE_RETENTION = '168h';
 
 /** Connection settings shared by the sink, the target check and the checkpoint store: a URL or separate fields. */
 export const PostgresConnectionSchema = Type.Object({
@@ -68,6 +72,23 @@ export const PostgresSinkConfigSchema = Type.Composite(
             'field path of the version in the record: source.lsn, source.hlc, after.updated_at, ...',
         }),
       ),
+      tombstones: Type.Optional(
+        Type.Boolean({
+          description:
+            "on by default for upserts with version_column and deletes: keep each deleted row's version in <schema>.sluice_tombstones, so that an older change replayed after the delete cannot bring the row back",
+        }),
+      ),
+      tombstone_retention: Type.Optional(
+        Type.Unsafe<number | string>({
+          type: ['number', 'string'],
+          minimum: 0,
+          pattern: DURATION_PATTERN,
+          default: DEFAULT_TOMBSTONE_RETENTION,
+          description:
+            'how long a tombstone is kept: an older change of the row arriving later than this applies again',
+          [PIPELINE_SCHEMA.unitKeyword]: 'duration',
+        }),
+      ),
       consistency: Type.Optional(
         Type.Union([Type.Literal('per_key'), Type.Literal('resolved')], {
           default: 'per_key',
@@ -104,3 +125,16 @@ export type PostgresConnectionConfig = Static<typeof PostgresConnectionSchema>;
 
 /** The `postgres` sink's options. */
 export type PostgresSinkConfig = Static<typeof PostgresSinkConfigSchema>;
+
+/**
+ * Whether a sink with this config keeps tombstones: upserts with a version column whose deletes are applied (hard or
+ * soft), unless `tombstones: false`.
+ */
+export function keepsTombstones(config: PostgresSinkConfig): boolean {
+  return (
+    config.tombstones !== false &&
+    (config.mode ?? 'upsert') === 'upsert' &&
+    config.version_column !== undefined &&
+    (config.deletes ?? 'delete') !== 'ignore'
+  );
+}

@@ -1,8 +1,9 @@
 import type { ConfigIssue } from '../../runtime/component.js';
 import { defineSink } from '../../runtime/component.js';
+import { parseDuration } from '../../runtime/config/index.js';
 import { messageOf } from '../../runtime/errors.js';
 import { COLUMN_TYPE } from './schema-manager.js';
-import { PostgresSinkConfigSchema, type PostgresSinkConfig } from './sink-config.js';
+import { keepsTombstones, PostgresSinkConfigSchema, type PostgresSinkConfig } from './sink-config.js';
 import { ResolvedConsistencySink } from './resolved-consistency-sink.js';
 import { PostgresSink } from './sink.js';
 import { TableTemplate } from './table-template.js';
@@ -61,6 +62,19 @@ function checkPostgresSinkConfig(config: PostgresSinkConfig): ConfigIssue[] {
       message:
         'consistency: resolved needs mode: upsert with version_column and version_from (the version compared with the resolved timestamp, e.g. source.hlc)',
     });
+  }
+  if (config.tombstones === true && !keepsTombstones({ ...config, tombstones: undefined })) {
+    issues.push({
+      path: ['tombstones'],
+      message: 'tombstones apply to mode: upsert with version_column and deletes: delete or soft',
+    });
+  }
+  if (config.tombstone_retention !== undefined) {
+    try {
+      parseDuration(config.tombstone_retention);
+    } catch (error) {
+      issues.push({ path: ['tombstone_retention'], message: messageOf(error) });
+    }
   }
   if (config.mode === 'append' && config.key !== undefined) {
     issues.push({ path: ['key'], message: 'key applies to mode: upsert only' });

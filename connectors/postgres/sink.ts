@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parseDuration } from '../../runtime/config/index.js';
 import type { DeadLetter } from '../../runtime/dead-letter.js';
 import { NotConnectedError, SluiceError, messageOf } from '../../runtime/errors.js';
 import { stringifyJson } from '../../runtime/json.js';
@@ -10,16 +11,18 @@ import { collapseChanges } from './collapse.js';
 import { describeTarget, poolConfig } from './connection.js';
 import { errorKind } from './error-kind.js';
 import { SchemaManager } from './schema-manager.js';
-import type { PostgresSinkConfig } from './sink-config.js';
+import { DEFAULT_TOMBSTONE_RETENTION, keepsTombstones, type PostgresSinkConfig } from './sink-config.js';
 import type { TableName } from './table-name.js';
 import { TableTemplate } from './table-template.js';
-import { TableWriter, type CopyFirstState } from './table-writer.js';
+import { TableWriter, type CopyFirstState, type TablePlan } from './table-writer.js';
 import { readPath, versionOf } from './version.js';
 
 /** Consecutive failed writes that open the circuit, when the config says nothing. */
 const DEFAULT_BREAKER_FAILURES = 5;
 /** How long an open circuit refuses writes, in milliseconds, when the config says nothing. */
 const DEFAULT_BREAKER_COOL_DOWN_MS = 10_000;
+/** Longest time between two prunings of a table's old tombstones, in milliseconds. */
+const TOMBSTONE_PRUNE_INTERVAL_MS = 3_600_000;
 /** SQLSTATEs saying the cached table layout is stale: undefined column, undefined table, datatype mismatch. */
 const STALE_SCHEMA_STATES = new Set(['42703', '42P01', '42804']);
 
@@ -62,6 +65,10 @@ export class PostgresSink implements Sink {
   readonly #versionPath: readonly string[];
   /** Per table (`schema.table`): whether large upsert groups try a plain COPY first. */
   readonly #copyFirst = new Map<string, CopyFirstState>();
+  /** How long tombstones are kept, in milliseconds. */
+  readonly #tombstoneRetentionMs: number;
+  /** Per table: when its old tombstones were last pruned (`performance.now()`). */
+  readonly #prunedAt = new Map<string, number>();
   #pool: pg.Pool | undefined;
   #schema: SchemaManager | undefined;
   #context: SinkContext | undefined;
@@ -79,6 +86,7 @@ export class PostgresSink implements Sink {
     this.#template = new TableTemplate(config.table);
     this.#copyThreshold = options.copyThreshold;
     this.#versionPath = (config.version_from ?? '').split('.');
+    this.#tombstoneRetentionMs = parseDuration(config.tombstone_retention ?? DEFAULT_TOMBSTONE_RETENTION);
     this.#breaker = new CircuitBreaker({
       failureThreshold: config.circuit_breaker?.failures ?? DEFAULT_BREAKER_FAILURES,
       coolDownMs: config.circuit_breaker?.cool_down_ms ?? DEFAULT_BREAKER_COOL_DOWN_MS,
@@ -146,6 +154,7 @@ export class PostgresSink implements Sink {
               : collapseChanges(encoded, this.#config.version_column !== undefined),
         });
       }
+      for (const { writer } of writers) await this.#pruneTombstones(pool, writer.plan);
       client = await pool.connect();
       client.on('error', onClientError);
       if (writers.length === 0) await client.query('BEGIN');
@@ -194,6 +203,21 @@ export class PostgresSink implements Sink {
         failure !== undefined && errorKind(failure) === 'unavailable' ? asError(failure) : undefined,
       );
     }
+  }
+
+  /**
+   * Removes a table's tombstones older than `tombstone_retention`, at its first write and then at most once per
+   * retention or per hour, whichever is shorter.
+   */
+  async #pruneTombstones(pool: pg.Pool, plan: TablePlan): Promise<void> {
+    const { tombstones } = plan;
+    if (tombstones === null) return;
+    const now = performance.now();
+    const last = this.#prunedAt.get(tombstones.target);
+    const interval = Math.min(TOMBSTONE_PRUNE_INTERVAL_MS, this.#tombstoneRetentionMs);
+    if (last !== undefined && now - last < interval) return;
+    await tombstones.prune(pool, this.#tombstoneRetentionMs);
+    this.#prunedAt.set(tombstones.target, now);
   }
 
   /** Ends the pool. Idempotent. */
@@ -246,6 +270,7 @@ export class PostgresSink implements Sink {
       createTable: config.create_table ?? false,
       drift: config.schema_drift ?? 'fail',
       columnTypes: config.columns ?? {},
+      tombstones: keepsTombstones(config),
     };
   }
 

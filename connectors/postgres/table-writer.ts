@@ -9,6 +9,7 @@ import { errorKind } from './error-kind.js';
 import { hasFieldNames } from './has-field-names.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import type { TableName } from './table-name.js';
+import { isBuried, type TombstoneTable } from './tombstone-table.js';
 import { encodeValue } from './value-encoding.js';
 import { encodeVersion } from './version.js';
 
@@ -66,6 +67,8 @@ export interface TablePlan {
   readonly versionColumn: string | null;
   /** Soft deletes: the flag and time columns. */
   readonly softDelete: { readonly flag: string; readonly at: string } | null;
+  /** Where deletes leave their versions, and upserts look for them (newer-wins with deletes); else null. */
+  readonly tombstones: TombstoneTable | null;
 }
 
 /** A change the table refused, with the database's error. */
@@ -205,8 +208,11 @@ export class TableWriter {
   }
 
   async #apply(client: pg.ClientBase, changes: readonly EncodedChange[]): Promise<void> {
+    const { tombstones } = this.plan;
     const deletes = changes.filter((change) => change.change.kind === 'delete');
-    const writes = changes.filter((change) => change.change.kind !== 'delete');
+    let writes = changes.filter((change) => change.change.kind !== 'delete');
+    // A read only: a failed COPY-first below may still roll back to #isolate's savepoint.
+    if (tombstones !== null && writes.length > 0) writes = await unburied(client, tombstones, writes);
     const append = this.plan.mode === 'append';
     let untouched = true;
     for (const group of groupByColumns(writes, append)) {
@@ -224,6 +230,11 @@ export class TableWriter {
       else await this.#insertUnnest(client, group);
     }
     for (const group of groupByColumns(deletes, false)) await this.#delete(client, group);
+    if (tombstones !== null && deletes.length > 0)
+      await tombstones.record(
+        client,
+        deletes.map((change) => ({ key: change.identity, version: change.change.version! })),
+      );
   }
 
   #shouldTryCopyFirst(): boolean {
@@ -377,6 +388,23 @@ export class TableWriter {
     const current = `target.${quoteIdentifier(this.plan.versionColumn!)}`;
     return `(${current} IS NULL OR ${current} < ${incoming})`;
   }
+}
+
+/** The upserts no tombstone buries: a delete of their row as new as them or newer is already applied. */
+async function unburied(
+  client: pg.ClientBase,
+  tombstones: TombstoneTable,
+  writes: EncodedChange[],
+): Promise<EncodedChange[]> {
+  const versions = await tombstones.versions(
+    client,
+    writes.map((change) => change.identity),
+  );
+  if (versions.size === 0) return writes;
+  return writes.filter(
+    (change) =>
+      change.change.version === undefined || !isBuried(change.change.version, versions.get(change.identity)),
+  );
 }
 
 /** Groups changes by their column names: contiguous runs when order matters (appends), else all alike together. */

@@ -59,8 +59,45 @@ test('reports missing columns, a key without unique index, incompatible types, N
       ],
       ['table', 'the user lacks the INSERT privilege on public.orders'],
       ['table', 'the user lacks the UPDATE privilege on public.orders'],
+      [
+        'tombstones',
+        'public.sluice_tombstones (the versions of deleted rows) does not exist and the user may not create it in schema public; create it, grant CREATE on the schema, or set tombstones: false',
+      ],
     ],
   );
+});
+
+test('tombstones: an existing tombstone table needs SELECT, INSERT, UPDATE and DELETE; none is checked when off', async () => {
+  const db = await pg.database();
+  await db.pool.query(`CREATE TABLE orders (id bigint PRIMARY KEY, _version numeric);
+    CREATE TABLE sluice_tombstones (table_name text, row_key text, version numeric, deleted_at timestamptz);
+    CREATE ROLE ${db.name}_writer LOGIN PASSWORD 'writer';
+    GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO ${db.name}_writer;
+    GRANT SELECT, INSERT ON sluice_tombstones TO ${db.name}_writer`);
+  const writerUrl = new URL(db.url);
+  writerUrl.username = `${db.name}_writer`;
+  writerUrl.password = 'writer';
+  const config = {
+    url: writerUrl.toString(),
+    table: 'orders',
+    key: ['id'],
+    version_column: '_version',
+    version_from: 'source.lsn',
+  };
+  assert.deepEqual(
+    (await checkPostgresTarget({ config })).map((issue) => [issue.path.join('.'), issue.message]),
+    [
+      [
+        'tombstones',
+        'the user lacks the UPDATE privilege on public.sluice_tombstones (the versions of deleted rows)',
+      ],
+      [
+        'tombstones',
+        'the user lacks the DELETE privilege on public.sluice_tombstones (the versions of deleted rows)',
+      ],
+    ],
+  );
+  assert.deepEqual(await checkPostgresTarget({ config: { ...config, tombstones: false } }), []);
 });
 
 test('a missing table is an issue unless create_table; no server is an issue on url', async () => {
