@@ -45,6 +45,11 @@ export const DEFAULTS = {
   workerTaskRecords: 256,
   /** Retries of a task whose worker thread died, before its records go to the DLQ. */
   workerTaskRetries: 2,
+  /**
+   * Longest a task may run on a worker thread, in milliseconds: then its thread is stopped and replaced, and the
+   * task is handled like one whose thread died (run again, then dead-lettered).
+   */
+  workerTaskTimeoutMs: 60_000,
   /** Heap limit of each worker thread (old generation), in MiB: a thread that exceeds it dies, not the process. */
   workerMaxHeapMb: 512,
   /**

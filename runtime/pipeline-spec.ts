@@ -75,6 +75,8 @@ export interface RuntimeSettings {
   readonly sinkWriteRetries: number;
   /** Where operators run (`runtime.workers`); absent means `DEFAULTS.workers` (inline). */
   readonly workers?: WorkersSetting;
+  /** Longest run of one task on a worker thread (`runtime.worker_task_timeout`); absent means the default. */
+  readonly workerTaskTimeoutMs?: number;
 }
 
 /**

@@ -35,8 +35,10 @@ export interface WorkerOperatorRunnerOptions {
   readonly logger: Logger;
   /** Most records in one task (default `DEFAULTS.workerTaskRecords`). */
   readonly taskRecords?: number;
-  /** Retries of a task whose thread died (default `DEFAULTS.workerTaskRetries`). */
+  /** Retries of a task whose thread died or ran out of time (default `DEFAULTS.workerTaskRetries`). */
   readonly retries?: number;
+  /** Longest run of one task (default: the spec's `runtime.workerTaskTimeoutMs`, else `DEFAULTS.workerTaskTimeoutMs`). */
+  readonly taskTimeoutMs?: number;
   /** Each thread's heap limit in MiB (default `DEFAULTS.workerMaxHeapMb`). */
   readonly maxHeapMb?: number;
   /** Batches of one node on the threads at once (default `DEFAULTS.workerBatchesInFlight`). */
@@ -72,6 +74,11 @@ interface Piece {
   indices: number[];
   records: ChangeRecord[];
   links: Link[];
+}
+
+/** How a task lost its thread: it died, or it was stopped for running out of time. */
+function lostThread(error: unknown): string {
+  return error instanceof SluiceError && error.code === 'WORKER_TASK_TIMEOUT' ? 'was stopped' : 'died';
 }
 
 /** The message of what a thread rejected with (piscina may pass on objects that are not errors). */
@@ -371,6 +378,8 @@ export class WorkerOperatorRunner implements OperatorRunner {
       maxQueue:
         nodes.length * (Math.ceil(spec.runtime.inFlightRecords / this.#taskRecords) + this.#batchesInFlight),
       resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? DEFAULTS.workerMaxHeapMb },
+      taskTimeoutMs:
+        this.#options.taskTimeoutMs ?? spec.runtime.workerTaskTimeoutMs ?? DEFAULTS.workerTaskTimeoutMs,
       onError: (lane, error) =>
         this.#logger.warn(
           { err: error, lane },
@@ -494,7 +503,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
         if (attempt < this.#retries) {
           this.#logger.warn(
             { err: error, node, lane: piece.lane, attempt: attempt + 1 },
-            `worker lane ${piece.lane} died running operator "${chain.join('" → "')}" on ${piece.records.length} records; trying again`,
+            `worker lane ${piece.lane} ${lostThread(error)} running operator "${chain.join('" → "')}" on ${piece.records.length} records; trying again`,
           );
           continue;
         }
@@ -530,7 +539,7 @@ export class WorkerOperatorRunner implements OperatorRunner {
     const [node] = chain as [string];
     const running = chain.length === 1 ? `operator "${node}"` : `operators "${chain.join('" → "')}"`;
     const reason =
-      `the worker thread running ${running} died ${attempts} times on a task of ${piece.records.length} ` +
+      `the worker thread running ${running} ${lostThread(error)} ${attempts} times on a task of ${piece.records.length} ` +
       `records including this one (last: ${describe(error)}); the task's records were set aside`;
     this.#logger.error({ err: error, node, lane: piece.lane }, reason);
     const dead = piece.records.map((record): DeadLetter => ({

@@ -24,6 +24,11 @@ export interface WorkerSetup {
   readonly secrets: readonly string[];
   /** The nodes the thread may be asked to run; each is built on first use. */
   readonly nodes: readonly WorkerNode[];
+  /**
+   * Shared with the engine: the thread writes the `number` of each task into it once the task's nodes are built, as
+   * it starts running them, so that the engine times the task from then (see `WorkerPool`).
+   */
+  readonly taskClock?: Int32Array;
 }
 
 /** An operator node as the worker builds it. */
@@ -44,6 +49,8 @@ export interface WorkerTask {
   readonly records: Uint8Array<ArrayBuffer>;
   /** W3C trace context of the batch's span, so the worker's work can join the trace. */
   readonly traceparent?: string;
+  /** The task's number on its lane (set by `WorkerPool`), written to `WorkerSetup.taskClock` as it starts. */
+  readonly number?: number;
 }
 
 /** When a traced task ran on its thread, so the engine can record its span (the thread has no tracer of its own). */

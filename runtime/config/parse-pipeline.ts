@@ -453,6 +453,7 @@ function runtimeSettings(runtime: Mapping, configDir: string): RuntimeSettings {
     },
     sinkWriteRetries: (runtime.sink_write_retries as number | undefined) ?? DEFAULTS.sinkWriteRetries,
     workers: (runtime.workers as RuntimeSettings['workers']) ?? DEFAULTS.workers,
+    workerTaskTimeoutMs: parseDuration(runtime.worker_task_timeout ?? DEFAULTS.workerTaskTimeoutMs),
   };
 }
 

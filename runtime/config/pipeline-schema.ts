@@ -106,6 +106,10 @@ const runtime = Type.Partial(
         description:
           'Where operators run: `inline` (the engine thread), a number of worker threads, or `auto` (measured per operator).',
       }),
+      worker_task_timeout: duration(
+        'Longest a task may run on a worker thread: then the thread is stopped and the task run again, then dead-lettered.',
+        DEFAULTS.workerTaskTimeoutMs,
+      ),
     },
     { additionalProperties: false, description: 'Pipeline-wide limits; every field has a default.' },
   ),
@@ -242,6 +246,7 @@ const nodes = (description: string, minProperties: number): TSchema =>
  *   restart: { max_attempts: 5, initial_delay: 200ms, max_delay: 30s }
  *   sink_write_retries: 8
  *   workers: inline                     # inline | auto | N worker threads
+ *   worker_task_timeout: 60s
  * observability:                        # optional; see runtime/telemetry/observability-settings.ts
  *   traces: { endpoint: http://collector:4318/v1/traces, sample_ratio: 1 }
  *   health: { port: 9464 }              # /healthz, /readyz, /metrics on 127.0.0.1

@@ -93,6 +93,7 @@ describe('loadPipeline', () => {
         restart: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 90_000 },
         sinkWriteRetries: 4,
         workers: 'inline',
+        workerTaskTimeoutMs: 150_000,
       },
       secrets: [],
     });
@@ -116,6 +117,7 @@ describe('loadPipeline', () => {
       },
       sinkWriteRetries: DEFAULTS.sinkWriteRetries,
       workers: DEFAULTS.workers,
+      workerTaskTimeoutMs: DEFAULTS.workerTaskTimeoutMs,
     });
     assert.deepEqual(spec.sinks[0]!.batch, {
       maxRecords: DEFAULTS.sinkMaxRecords,

@@ -149,7 +149,9 @@ export function workerPipeline(parts: {
 export function workerRunner(
   spec: PipelineSpec,
   registry: ComponentRegistry,
-  options: Partial<Pick<WorkerOperatorRunnerOptions, 'taskRecords' | 'retries' | 'maxHeapMb'>> = {},
+  options: Partial<
+    Pick<WorkerOperatorRunnerOptions, 'taskRecords' | 'retries' | 'maxHeapMb' | 'taskTimeoutMs'>
+  > = {},
 ): WorkerOperatorRunner {
   const { workers } = spec.runtime;
   if (workers === undefined || workers === 'inline')

@@ -17,9 +17,9 @@ async function runWithMarker(
   name: string,
   exportName: string,
   marker: string,
-  options: { maxHeapMb?: number; after?: string } = {},
+  options: { maxHeapMb?: number; after?: string; taskTimeoutMs?: number } = {},
 ) {
-  const { maxHeapMb, after } = options;
+  const { maxHeapMb, after, taskTimeoutMs } = options;
   const source = new KeyedSource({
     total: TOTAL,
     batchSize: 500,
@@ -43,6 +43,7 @@ async function runWithMarker(
     taskRecords: 100,
     retries: 1,
     ...(maxHeapMb === undefined ? {} : { maxHeapMb }),
+    ...(taskTimeoutMs === undefined ? {} : { taskTimeoutMs }),
   });
   const pipeline = await createPipeline(spec, registry, runner);
   const summary = await pipeline.run();
@@ -61,6 +62,7 @@ function assertRecovered(
   result: Awaited<ReturnType<typeof runWithMarker>>,
   reason: RegExp,
   running = { node: 'user', what: 'operator "user"' },
+  lost = 'died',
 ): void {
   const { source, out, dlq, summary } = result;
   // The task holding the marked record went to the DLQ after its retry; everything else went through.
@@ -70,7 +72,7 @@ function assertRecovered(
   for (const row of dlq.records) {
     assert.equal(row.after!.node, running.node);
     assert.ok(
-      (row.after!.reason as string).includes(`the worker thread running ${running.what} died 2 times`),
+      (row.after!.reason as string).includes(`the worker thread running ${running.what} ${lost} 2 times`),
     );
     assert.match(row.after!.reason as string, reason);
   }
@@ -109,6 +111,38 @@ describe('a dying operator worker', () => {
         what: 'operators "pass" → "user"',
       },
     );
+  });
+});
+
+describe('a task that runs too long', () => {
+  test('a loop without end: its thread is stopped at worker_task_timeout and the task goes to the DLQ', async () => {
+    assertRecovered(
+      await runWithMarker('workers-spin', 'spinOnMarker', 'spin', { taskTimeoutMs: 300 }),
+      /node "user" ran longer than runtime\.worker_task_timeout \(300 ms\) on a task in worker lane \d; its thread was stopped/,
+      undefined,
+      'was stopped',
+    );
+  });
+
+  test('the timeout counts from when the thread takes a task, not from when it was queued', async () => {
+    const source = new KeyedSource({ total: 1_000, batchSize: 500, keys: 50 });
+    const out = new CollectSink();
+    const dlq = new CollectSink();
+    const { spec, registry } = workerPipeline({
+      name: 'workers-queued',
+      source,
+      operators: [customNode('slow', 'keyed', 'slowly', { delay_ms: 150 })],
+      sinks: { out: { from: 'slow', sink: out } },
+      dlq,
+      runtime: { workers: 1 },
+    });
+    // One lane: each batch is 5 tasks of 100 records, queued behind one another, each taking 150 ms of 400.
+    const runner = workerRunner(spec, registry, { taskRecords: 100, taskTimeoutMs: 400 });
+    const pipeline = await createPipeline(spec, registry, runner);
+    await pipeline.run();
+    assert.equal(dlq.records.length, 0);
+    assert.equal(out.records.length, 1_000);
+    assert.equal(source.committed, 1_000);
   });
 });
 
