@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type ConfigIssue, defineSource } from '../../runtime/component.js';
-import { DURATION_PATTERN, parseDuration, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
+import { parseDuration, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { DEFAULTS } from '../../runtime/limits.js';
 import { CHANGEFEED_DECODE_PROPERTIES } from './changefeed-source-schema.js';
@@ -24,15 +24,10 @@ const schema = Type.Object(
     }),
     ...CHANGEFEED_DECODE_PROPERTIES,
     resolved: Type.Optional(
-      Type.Unsafe<number | string>({
-        type: ['number', 'string'],
-        minimum: 0,
-        pattern: DURATION_PATTERN,
-        default: DEFAULT_RESOLVED,
-        description:
-          "How often CockroachDB emits resolved timestamps (the checkpoint): `resolved='10s'`; 0 for its own default.",
-        [PIPELINE_SCHEMA.unitKeyword]: 'duration',
-      }),
+      PIPELINE_SCHEMA.duration(
+        "How often CockroachDB emits resolved timestamps (the checkpoint): `resolved='10s'`; 0 for its own default.",
+        DEFAULT_RESOLVED,
+      ),
     ),
     updated: Type.Optional(
       Type.Boolean({

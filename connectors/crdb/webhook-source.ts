@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { type ConfigIssue, defineSource } from '../../runtime/component.js';
-import { parseSize, PIPELINE_SCHEMA, SIZE_PATTERN } from '../../runtime/config/index.js';
+import { parseSize, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { CHANGEFEED_DECODE_PROPERTIES } from './changefeed-source-schema.js';
 import { CrdbWebhookSource } from './webhook-changefeed-source.js';
@@ -54,14 +54,7 @@ const schema = Type.Object(
       }),
     ),
     max_body: Type.Optional(
-      Type.Unsafe<number | string>({
-        type: ['number', 'string'],
-        minimum: 1,
-        pattern: SIZE_PATTERN,
-        default: '8MiB',
-        description: 'Largest POST body accepted (bytes, or text like 8MiB); larger ones are answered 413.',
-        [PIPELINE_SCHEMA.unitKeyword]: 'size',
-      }),
+      PIPELINE_SCHEMA.size('Largest POST body accepted; larger ones are answered 413.', '8MiB'),
     ),
     max_pending_requests: Type.Optional(
       Type.Integer({

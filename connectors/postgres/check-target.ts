@@ -152,17 +152,11 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
       ...(mode === 'upsert' ? ['SELECT', 'UPDATE'] : []),
       ...(mode === 'upsert' && (config.deletes ?? 'delete') === 'delete' ? ['DELETE'] : []),
     ];
-    for (const privilege of privileges) {
-      const granted = await pool.query<{ ok: boolean }>(
-        'SELECT has_table_privilege(to_regclass($1), $2) AS ok',
-        [table.sql, privilege],
-      );
-      if (!granted.rows[0]?.ok)
-        issues.push({
-          path: ['table'],
-          message: `the user lacks the ${privilege} privilege on ${table.toString()}`,
-        });
-    }
+    for (const privilege of await missingPrivileges(pool, table, privileges))
+      issues.push({
+        path: ['table'],
+        message: `the user lacks the ${privilege} privilege on ${table.toString()}`,
+      });
     if (keepsTombstones(config)) issues.push(...(await tombstoneIssues(pool, table)));
     return issues;
   } catch (error) {
@@ -198,17 +192,26 @@ async function tombstoneIssues(pool: pg.Pool, table: TableName): Promise<ConfigI
       },
     ];
   }
-  const issues: ConfigIssue[] = [];
-  for (const privilege of ['SELECT', 'INSERT', 'UPDATE', 'DELETE']) {
+  const missing = await missingPrivileges(pool, tombstones, ['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+  return missing.map((privilege) => ({
+    path: ['tombstones'],
+    message: `the user lacks the ${privilege} privilege on ${tombstones.toString()} (the versions of deleted rows)`,
+  }));
+}
+
+/** Of `privileges` on the existing `table`, those the user lacks, in the order given. */
+async function missingPrivileges(
+  pool: pg.Pool,
+  table: TableName,
+  privileges: readonly string[],
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const privilege of privileges) {
     const granted = await pool.query<{ ok: boolean }>(
       'SELECT has_table_privilege(to_regclass($1), $2) AS ok',
-      [tombstones.sql, privilege],
+      [table.sql, privilege],
     );
-    if (!granted.rows[0]?.ok)
-      issues.push({
-        path: ['tombstones'],
-        message: `the user lacks the ${privilege} privilege on ${tombstones.toString()} (the versions of deleted rows)`,
-      });
+    if (!granted.rows[0]?.ok) missing.push(privilege);
   }
-  return issues;
+  return missing;
 }

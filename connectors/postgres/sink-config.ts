@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DURATION_PATTERN, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
+import { PIPELINE_SCHEMA } from '../../runtime/config/index.js';
 
 /** How long a deleted row's tombstone is kept when the config says nothing (7 days). */
 export const DEFAULT_TOMBSTONE_RETENTION = '168h';
@@ -79,15 +79,10 @@ export const PostgresSinkConfigSchema = Type.Composite(
         }),
       ),
       tombstone_retention: Type.Optional(
-        Type.Unsafe<number | string>({
-          type: ['number', 'string'],
-          minimum: 0,
-          pattern: DURATION_PATTERN,
-          default: DEFAULT_TOMBSTONE_RETENTION,
-          description:
-            'how long a tombstone is kept: an older change of the row arriving later than this applies again',
-          [PIPELINE_SCHEMA.unitKeyword]: 'duration',
-        }),
+        PIPELINE_SCHEMA.duration(
+          'How long a tombstone is kept: an older change of the row arriving later than this applies again.',
+          DEFAULT_TOMBSTONE_RETENTION,
+        ),
       ),
       consistency: Type.Optional(
         Type.Union([Type.Literal('per_key'), Type.Literal('resolved')], {

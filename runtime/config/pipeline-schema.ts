@@ -7,7 +7,7 @@ import { OBSERVABILITY_DEFAULTS } from '../telemetry/observability-settings.js';
 /** The JSON Schema keyword marking a value read by `parseDuration` (`duration`) or `parseSize` (`size`). */
 const UNIT = 'x-sluice-unit';
 
-const duration = (description: string, fallback: number) =>
+const duration = (description: string, fallback: number | string) =>
   Type.Unsafe<number | string>({
     type: ['number', 'string'],
     minimum: 0,
@@ -17,7 +17,7 @@ const duration = (description: string, fallback: number) =>
     [UNIT]: 'duration',
   });
 
-const size = (description: string, fallback: number) =>
+const size = (description: string, fallback: number | string) =>
   Type.Unsafe<number | string>({
     type: ['number', 'string'],
     minimum: 1,
@@ -273,6 +273,10 @@ export const PIPELINE_SCHEMA = {
   observability,
   /** A node's `from`. */
   from,
+  /** A duration option (what `parseDuration` reads), with its description and default. */
+  duration,
+  /** A size option (what `parseSize` reads), with its description and default. */
+  size,
   /** The top level, with each node only required to be a mapping. */
   envelope: Type.Object(
     {
