@@ -5,9 +5,9 @@ import { loadColumns } from './column-info.js';
 import { describeTarget, poolConfig } from './connection.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import { keepsTombstones, type PostgresSinkConfig } from './sink-config.js';
-import { TableName } from './table-name.js';
+import type { TableName } from './table-name.js';
 import { TableTemplate } from './table-template.js';
-import { TOMBSTONE_TABLE } from './tombstone-table.js';
+import { TombstoneTable } from './tombstone-table.js';
 
 /** Options of {@link checkPostgresTarget}: the sink's config, and optionally the columns records will carry. */
 export interface CheckTargetOptions {
@@ -176,7 +176,7 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
  * with the table, by its owner).
  */
 async function tombstoneIssues(pool: pg.Pool, table: TableName): Promise<ConfigIssue[]> {
-  const tombstones = new TableName(table.schema, TOMBSTONE_TABLE);
+  const tombstones = TombstoneTable.nameIn(table.schema);
   const { rows } = await pool.query<{ exists: boolean; schema: boolean; create: boolean | null }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists, to_regnamespace($2) IS NOT NULL AS schema,
             has_schema_privilege(to_regnamespace($2), 'CREATE') AS create`,

@@ -5,8 +5,8 @@ import type { Change } from './change.js';
 import { loadColumns, type ColumnInfo } from './column-info.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import { hasFieldNames } from './has-field-names.js';
-import { TableName } from './table-name.js';
-import { TOMBSTONE_TABLE, TombstoneTable } from './tombstone-table.js';
+import type { TableName } from './table-name.js';
+import { TombstoneTable } from './tombstone-table.js';
 import type { TablePlan } from './table-writer.js';
 import { inferType, mergeTypes } from './type-inference.js';
 import { widenedType } from './type-widening.js';
@@ -110,7 +110,7 @@ export class SchemaManager {
   }
 
   async #createTombstoneTable(schema: string): Promise<void> {
-    const name = new TableName(schema, TOMBSTONE_TABLE);
+    const name = TombstoneTable.nameIn(schema);
     const found = await this.#pool.query<{ exists: boolean }>(
       'SELECT to_regclass($1) IS NOT NULL AS exists',
       [name.sql],

@@ -3,7 +3,7 @@ import { compareVersions } from './version.js';
 import { TableName } from './table-name.js';
 
 /** The name of the table, one per target schema, where the sink keeps the versions of deleted rows. */
-export const TOMBSTONE_TABLE = 'sluice_tombstones';
+const TOMBSTONE_TABLE = 'sluice_tombstones';
 
 /** A tombstone to keep: the deleted row's identity (its encoded key) and the delete's version. */
 export interface Tombstone {
@@ -26,13 +26,18 @@ export class TombstoneTable {
   readonly target: string;
 
   constructor(target: TableName) {
-    this.name = new TableName(target.schema, TOMBSTONE_TABLE);
+    this.name = TombstoneTable.nameIn(target.schema);
     this.target = target.toString();
+  }
+
+  /** The tombstone table of `schema`. */
+  static nameIn(schema: string): TableName {
+    return new TableName(schema, TOMBSTONE_TABLE);
   }
 
   /** `CREATE TABLE` for the tombstone table of `schema`. */
   static ddl(schema: string): string {
-    return `CREATE TABLE IF NOT EXISTS ${new TableName(schema, TOMBSTONE_TABLE).sql} (table_name text NOT NULL, row_key text NOT NULL, version numeric NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))`;
+    return `CREATE TABLE IF NOT EXISTS ${TombstoneTable.nameIn(schema).sql} (table_name text NOT NULL, row_key text NOT NULL, version numeric NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))`;
   }
 
   /**
