@@ -1,44 +1,33 @@
 import { Decimal } from './decimal.js';
+import { FNV_OFFSET, FNV_PRIME, fnvText } from './fnv-hash.js';
 import type { ChangeRecord, Value } from './record.js';
-
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-function hashText(hash: number, text: string): number {
-  let h = hash;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, FNV_PRIME);
-  }
-  return h;
-}
 
 /** Folds a key value into the hash; equal keys (5 and 5n alike) hash alike, whatever object holds them. */
 function hashValue(hash: number, value: Value): number {
-  if (value === null) return hashText(hash, '\u0000z');
+  if (value === null) return fnvText(hash, '\u0000z');
   switch (typeof value) {
     case 'string':
-      return hashText(hash, `\u0000s${value}`);
+      return fnvText(hash, `\u0000s${value}`);
     case 'number':
     case 'bigint':
-      return hashText(hash, `\u0000n${value}`);
+      return fnvText(hash, `\u0000n${value}`);
     case 'boolean':
-      return hashText(hash, value ? '\u0000t' : '\u0000f');
+      return fnvText(hash, value ? '\u0000t' : '\u0000f');
   }
-  if (value instanceof Decimal) return hashText(hash, `\u0000n${value.text}`);
-  if (value instanceof Date) return hashText(hash, `\u0000d${value.getTime()}`);
+  if (value instanceof Decimal) return fnvText(hash, `\u0000n${value.text}`);
+  if (value instanceof Date) return fnvText(hash, `\u0000d${value.getTime()}`);
   if (value instanceof Uint8Array) {
-    let h = hashText(hash, '\u0000b');
+    let h = fnvText(hash, '\u0000b');
     for (const byte of value) h = Math.imul(h ^ byte, FNV_PRIME);
     return h;
   }
   if (Array.isArray(value)) {
-    let h = hashText(hash, '\u0000[');
+    let h = fnvText(hash, '\u0000[');
     for (const item of value) h = hashValue(h, item);
     return h;
   }
-  let h = hashText(hash, '\u0000{');
-  for (const column in value) h = hashValue(hashText(h, column), value[column]!);
+  let h = fnvText(hash, '\u0000{');
+  for (const column in value) h = hashValue(fnvText(h, column), value[column]!);
   return h;
 }
 

@@ -157,10 +157,11 @@ export class PostgresSink implements Sink {
       for (const { writer } of writers) await this.#pruneTombstones(pool, writer.plan);
       client = await pool.connect();
       client.on('error', onClientError);
-      if (writers.length === 0) await client.query('BEGIN');
+      const opening = `BEGIN; ${tombstoneLocks(writers)}`;
+      if (writers.length === 0) await client.query(opening);
       let applied = 0;
       for (const [index, { writer, changes }] of writers.entries()) {
-        const refused = await writer.write(client, changes, index === 0);
+        const refused = await writer.write(client, changes, index === 0 ? opening : '');
         applied += changes.length - refused.length;
         for (const { change, error } of refused)
           rejected.push(
@@ -431,4 +432,21 @@ function describeValue(value: Value): string {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The tombstone locks a write takes right after `BEGIN` (see `TombstoneTable.lockStatement`): one per table that
+ * keeps tombstones and gets changes, exclusive where they include a delete, in lock-key order so that two writes
+ * of the same tables never wait for each other in a circle.
+ */
+function tombstoneLocks(writers: readonly { writer: TableWriter; changes: readonly EncodedChange[] }[]): string {
+  return writers
+    .flatMap(({ writer, changes }) => {
+      const { tombstones } = writer.plan;
+      if (tombstones === null || changes.length === 0) return [];
+      return [{ tombstones, deletes: changes.some((change) => change.change.kind === 'delete') }];
+    })
+    .sort((a, b) => a.tombstones.lockKey - b.tombstones.lockKey)
+    .map(({ tombstones, deletes }) => tombstones.lockStatement(deletes))
+    .join(' ');
 }

@@ -160,20 +160,20 @@ export class TableWriter {
 
   /**
    * Applies the changes (already collapsed to one per row) and returns those the table refused. Rejects with the
-   * database's error for anything that is not about particular records. With `begin`, opens the caller's
-   * transaction first, in the same round trip as the first savepoint.
+   * database's error for anything that is not about particular records. `opening` is SQL to run first, in the
+   * same round trip as the first savepoint: the caller's `BEGIN` and locks, or nothing.
    */
   async write(
     client: pg.ClientBase,
     changes: readonly EncodedChange[],
-    begin = false,
+    opening = '',
   ): Promise<RefusedChange[]> {
     const refused: RefusedChange[] = [];
     if (changes.length === 0) {
-      if (begin) await client.query('BEGIN');
+      if (opening !== '') await client.query(opening);
       return refused;
     }
-    await this.#isolate(client, changes, refused, begin ? 'BEGIN; ' : '');
+    await this.#isolate(client, changes, refused, opening);
     return refused;
   }
 

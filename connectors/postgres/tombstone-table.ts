@@ -1,9 +1,12 @@
 import type pg from 'pg';
+import { FNV_OFFSET, fnvText } from '../../runtime/fnv-hash.js';
 import { compareVersions } from './version.js';
 import { TableName } from './table-name.js';
 
 /** The name of the table, one per target schema, where the sink keeps the versions of deleted rows. */
 const TOMBSTONE_TABLE = 'sluice_tombstones';
+/** The first key of every tombstone lock (`pg_advisory_xact_lock(int, int)`): "SlTb", Sluice's tombstones. */
+const LOCK_SPACE = 0x536c5462;
 
 /** A tombstone to keep: the deleted row's identity (its encoded key) and the delete's version. */
 export interface Tombstone {
@@ -25,9 +28,13 @@ export class TombstoneTable {
   /** The target table whose deleted rows it keeps, as `schema.table` (the `table_name` column). */
   readonly target: string;
 
+  /** The second key of the table's lock: a hash of `target` (two tables sharing one only wait for each other). */
+  readonly lockKey: number;
+
   constructor(target: TableName) {
     this.name = TombstoneTable.nameIn(target.schema);
     this.target = target.toString();
+    this.lockKey = fnvText(FNV_OFFSET, this.target);
   }
 
   /** The tombstone table of `schema`. */
@@ -38,6 +45,17 @@ export class TombstoneTable {
   /** `CREATE TABLE` for the tombstone table of `schema`. */
   static ddl(schema: string): string {
     return `CREATE TABLE IF NOT EXISTS ${TombstoneTable.nameIn(schema).sql} (table_name text NOT NULL, row_key text NOT NULL, version numeric NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))`;
+  }
+
+  /**
+   * The statement (with its `;`) that takes the table's transaction-level lock, before anything else in a write:
+   * shared for a write without deletes, exclusive for one with deletes. Concurrent writes (`max_in_flight` above 1,
+   * or several processes) thus never interleave a delete with an upsert of the same table: an upsert that read no
+   * tombstone cannot commit after a delete it did not see, and a delete sees every upsert committed before it.
+   * Writes of the same table without deletes still run side by side.
+   */
+  lockStatement(deletes: boolean): string {
+    return `SELECT pg_advisory_xact_lock${deletes ? '' : '_shared'}(${LOCK_SPACE}, ${this.lockKey});`;
   }
 
   /**

@@ -142,6 +142,43 @@ describe('postgres sink: tombstones', () => {
     }
   });
 
+  test('an older upsert written beside a delete of its row (two writers) waits for the delete and is buried', async () => {
+    const db = await pg.database();
+    const deleter = await connectedSink(versioned(db.url));
+    const upserter = await connectedSink(versioned(db.url));
+    const blocker = await db.pool.connect();
+    try {
+      await deleter.write([
+        change('insert', { id: 2 }, { id: 2, status: 'other' }, { lsn: 1 }),
+        change('delete', { id: 3 }, null, { lsn: 1 }),
+      ]);
+      // An open transaction holding an uncommitted tombstone of row 1 stalls the delete's write just before it
+      // commits: the window in which a second writer's older upsert of row 1 could slip in.
+      await blocker.query('BEGIN');
+      await blocker.query(
+        `INSERT INTO sluice_tombstones (table_name, row_key, version) VALUES ('public.orders', '1', 0)`,
+      );
+      const deleting = deleter.write([change('delete', { id: 1 }, null, { lsn: 5 })]);
+      await until(async () => (await lockWaits(db.pool)) === 1);
+      let upserted = false;
+      const upserting = upserter
+        .write([change('insert', { id: 1 }, { id: 1, status: 'late' }, { lsn: 3 })])
+        .finally(() => (upserted = true));
+      await until(async () => upserted || (await lockWaits(db.pool)) === 2);
+      await blocker.query('ROLLBACK');
+      await Promise.all([deleting, upserting]);
+      assert.deepEqual(await orders(db.pool), ['2: other@1']);
+      const { rows } = await db.pool.query(
+        `SELECT row_key, version::text FROM sluice_tombstones WHERE row_key = '1'`,
+      );
+      assert.deepEqual(rows, [{ row_key: '1', version: '5' }]);
+    } finally {
+      blocker.release();
+      await deleter.close();
+      await upserter.close();
+    }
+  });
+
   test('tombstones older than tombstone_retention are pruned, and then an older change applies again', async () => {
     const db = await pg.database();
     const sink = await connectedSink(versioned(db.url, { tombstone_retention: '50ms' }));
@@ -215,3 +252,20 @@ describe('postgres sink: tombstones', () => {
     );
   });
 });
+
+/** Sessions of the current database waiting for a lock. */
+async function lockWaits(pool: { query: (sql: string) => Promise<{ rows: unknown[] }> }): Promise<number> {
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return (rows[0] as { n: number }).n;
+}
+
+/** Resolves once `condition` holds, checking every 10 ms; rejects after 10 s. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
