@@ -151,7 +151,9 @@ export class PostgresSink implements Sink {
           changes:
             this.#mode === 'append'
               ? encoded
-              : collapseChanges(encoded, this.#config.version_column !== undefined),
+              : collapseChanges(encoded, this.#config.version_column !== undefined, (merged) =>
+                  writer.encode(merged, 0),
+                ),
         });
       }
       for (const { writer } of writers) await this.#pruneTombstones(pool, writer.plan);

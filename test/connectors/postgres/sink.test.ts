@@ -80,6 +80,32 @@ describe('postgres sink: append and upsert', () => {
     }
   });
 
+  test('an update that leaves out columns (an unchanged TOAST value) keeps what an earlier change in its batch wrote', async () => {
+    const db = await pg.database();
+    const sink = await connectedSink({ url: db.url, table: 'docs', create_table: true });
+    const body = 'x'.repeat(5_000);
+    try {
+      await sink.write([change('insert', { id: 9 }, { id: 9, title: 'kept', body: 'old' })]);
+      await sink.write([
+        change('insert', { id: 1 }, { id: 1, title: 'draft', body }),
+        change('update', { id: 1 }, { id: 1, title: 'final' }),
+        change('update', { id: 9 }, { id: 9, title: 'renamed', body: 'new' }),
+        change('update', { id: 9 }, { id: 9, title: 'again' }),
+        change('insert', { id: 2 }, { id: 2, title: 'gone', body }),
+        change('delete', { id: 2 }, null),
+        change('insert', { id: 2 }, { id: 2, title: 'back' }),
+      ]);
+      const { rows } = await db.pool.query('SELECT id::int, title, length(body) AS body FROM docs ORDER BY id');
+      assert.deepEqual(rows, [
+        { id: 1, title: 'final', body: 5_000 },
+        { id: 2, title: 'back', body: null },
+        { id: 9, title: 'again', body: 3 },
+      ]);
+    } finally {
+      await sink.close();
+    }
+  });
+
   test('a COPY-sized batch gives the same result as unnest', async () => {
     const db = await pg.database();
     const sink = await connectedSink(
