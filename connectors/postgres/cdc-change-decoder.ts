@@ -40,7 +40,9 @@ interface Transaction {
  * - `after` omits TOASTed columns an update left unchanged (pgoutput does not send them): an upsert then keeps
  *   the target's value instead of writing null;
  * - `before` is the old row when the table has `REPLICA IDENTITY FULL`, else null (deletes carry the key);
- * - an update that changes the key becomes a delete of the old key followed by an insert of the new row;
+ * - an update that changes the key becomes a delete of the old key followed by an insert of the new row, whose
+ *   unchanged TOAST values come from the old row (`REPLICA IDENTITY FULL`); without a whole old row such a move
+ *   goes to the DLQ as one `update` record (`before` the old key), so the target keeps the old row, not nulls;
  * - a TRUNCATE is not a row change: it becomes a dead letter per captured table (with a keyless `delete` record
  *   flagged `source.truncate = true`), so it is visible in the DLQ and never silently applied or lost;
  * - relation messages update the column list, so a column added mid-stream appears in later records.
@@ -93,9 +95,9 @@ export class CdcChangeDecoder {
         const relation = this.#relations.get(message.oid);
         if (!relation || !this.#tables.has(relation.table)) return [];
         try {
-          return this.#changes(message, relation, ingestTimeMs).map((record) => ({ kind: 'record', record }));
+          return this.#changes(message, relation, ingestTimeMs);
         } catch (error) {
-          return [{ kind: 'rejected', letter: this.#letter(relation.table, `a ${message.tag} of ${relation.table} did not decode: ${messageOf(error)}`) }];
+          return [{ kind: 'rejected', letter: this.#letter(`a ${message.tag} of ${relation.table} did not decode: ${messageOf(error)}`) }];
         }
       }
       case 'truncate':
@@ -103,9 +105,8 @@ export class CdcChangeDecoder {
           const relation = this.#relations.get(oid);
           if (!relation || !this.#tables.has(relation.table)) return [];
           const letter = this.#letter(
-            relation.table,
             `TRUNCATE of ${relation.table}${message.cascade ? ' (CASCADE)' : ''} is not replicated as row changes: truncate the target by hand`,
-            true,
+            this.#truncateRecord(relation.table),
           );
           return [{ kind: 'rejected', letter }];
         });
@@ -118,9 +119,11 @@ export class CdcChangeDecoder {
     message: Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' }>,
     relation: Relation,
     ingestTimeMs: number,
-  ): ChangeRecord[] {
-    const make = (op: Operation, key: Row | null, before: Row | null, after: Row | null): ChangeRecord =>
-      this.#record(relation.table, op, key, before, after, ingestTimeMs);
+  ): CdcItem[] {
+    const make = (op: Operation, key: Row | null, before: Row | null, after: Row | null): CdcItem => ({
+      kind: 'record',
+      record: this.#record(relation.table, op, key, before, after, ingestTimeMs),
+    });
     if (message.tag === 'insert') {
       const after = rowOf(relation, message.newTuple);
       return [make('insert', keyOf(relation, after), null, after)];
@@ -136,6 +139,21 @@ export class CdcChangeDecoder {
     const before = message.old.kind === 'row' ? old : null;
     const oldKey = keyOf(relation, old);
     if (key !== null && oldKey !== null && stringifyJson(oldKey) !== stringifyJson(key)) {
+      const unchanged = unchangedColumns(relation, message.newTuple);
+      if (unchanged.length > 0) {
+        // The new row's unchanged TOAST values: only a whole old row (REPLICA IDENTITY FULL) holds them. Without
+        // it the move is set aside whole, so the target keeps the old row rather than a new one with nulls.
+        if (before === null) {
+          const moved = this.#record(relation.table, 'update', key, oldKey, after, ingestTimeMs);
+          const reason =
+            `an update moved a row of ${relation.table} from key ${stringifyJson(oldKey)} to ${stringifyJson(key)} ` +
+            `and left its TOASTed column(s) ${unchanged.join(', ')} unchanged, whose values pgoutput sends only with ` +
+            `REPLICA IDENTITY FULL: the row was not moved in the target (its before is the old key). Run ALTER TABLE ` +
+            `${relation.table} REPLICA IDENTITY FULL for later moves, and move this row by hand`;
+          return [{ kind: 'rejected', letter: this.#letter(reason, moved) }];
+        }
+        for (const name of unchanged) after[name] = before[name] ?? null;
+      }
       return [make('delete', oldKey, before, null), make('insert', key, null, after)];
     }
     return [make('update', key, before, after)];
@@ -156,27 +174,29 @@ export class CdcChangeDecoder {
     };
   }
 
-  #letter(table: string, reason: string, truncate = false): DeadLetter {
+  /** A dead letter of the current transaction, with the record it sets aside when there is one. */
+  #letter(reason: string, record?: ChangeRecord): DeadLetter {
     const transaction = this.#requireTransaction();
-    const source = { name: this.#sourceName, position: transaction.lsn };
     return {
       node: this.#sourceName,
       reason,
-      source,
-      ...(truncate
-        ? {
-            record: {
-              op: 'delete',
-              key: null,
-              before: null,
-              after: null,
-              source: { ...source, table, lsn: transaction.lsn, xid: transaction.xid, truncate: true },
-              sourceTimeMs: transaction.commitTimeMs,
-              ingestTimeMs: Date.now(),
-              headers: {},
-            },
-          }
-        : {}),
+      source: { name: this.#sourceName, position: transaction.lsn },
+      ...(record === undefined ? {} : { record }),
+    };
+  }
+
+  /** The keyless `delete` record, flagged `source.truncate = true`, that stands for a TRUNCATE of `table` in the DLQ. */
+  #truncateRecord(table: string): ChangeRecord {
+    const transaction = this.#requireTransaction();
+    return {
+      op: 'delete',
+      key: null,
+      before: null,
+      after: null,
+      source: { name: this.#sourceName, position: transaction.lsn, table, lsn: transaction.lsn, xid: transaction.xid, truncate: true },
+      sourceTimeMs: transaction.commitTimeMs,
+      ingestTimeMs: Date.now(),
+      headers: {},
     };
   }
 
@@ -198,6 +218,15 @@ function rowOf(relation: Relation, tuple: readonly PgoutputColumn[]): Row {
     else if (value.kind === 'text') row[column.name] = decodeTextValue(column.typeOid, value.text);
   });
   return row;
+}
+
+/** The names of the columns a tuple leaves out as unchanged TOAST values. */
+function unchangedColumns(relation: Relation, tuple: readonly PgoutputColumn[]): string[] {
+  const names: string[] = [];
+  tuple.forEach((value, index) => {
+    if (value.kind === 'unchanged') names.push(relation.columns[index]!.name);
+  });
+  return names;
 }
 
 function keyOf(relation: Relation, row: Row): Row | null {
