@@ -30,10 +30,11 @@ interface HeldRecord {
  * (else the pipeline fails with `IN_FLIGHT_BUDGET_STALLED`). Records without a version are rejected at once.
  * Watermarks and versions are compared as `versionOf` reads them (HLC digits, LSN positions, numbers).
  *
- * A record at or below a watermark this sink already applied for its source is a replay (a watermark promises that
- * no new change below it follows, so the original was in that transaction or an earlier one): it is acknowledged
- * without being written. Writing it would be harmless for a row the target holds, and for a deleted row as long as
- * its tombstone is kept (`tombstones`, on by default); with `tombstones: false` it would bring the row back.
+ * A record at or below a watermark this sink already applied for its source is held for the next watermark like
+ * any other, not taken for a replay: the watermark covered only what the source read then, and a Kafka partition
+ * this consumer was just given (its previous owner having stopped) brings changes below it that were never
+ * written. A true replay is written again, which newer-wins makes harmless for a row the target holds, and for a
+ * deleted row as long as its tombstone is kept (`tombstones`, on by default).
  * Closing drops what is held: those records were never acknowledged and are read again.
  */
 export class ResolvedConsistencySink implements Sink {
@@ -41,8 +42,6 @@ export class ResolvedConsistencySink implements Sink {
   readonly #versionPath: readonly string[];
   /** Held records per source node, in arrival order. */
   readonly #held = new Map<string, HeldRecord[]>();
-  /** Per source node, the last watermark applied (as a version). */
-  readonly #applied = new Map<string, string>();
   #name = 'postgres';
 
   /**
@@ -58,7 +57,6 @@ export class ResolvedConsistencySink implements Sink {
   async connect(context: SinkContext): Promise<void> {
     this.#name = context.name;
     this.#held.clear();
-    this.#applied.clear();
     await this.#inner.connect(context);
   }
 
@@ -81,8 +79,6 @@ export class ResolvedConsistencySink implements Sink {
         });
         continue;
       }
-      const applied = this.#applied.get(record.source.name);
-      if (applied !== undefined && compareVersions(version, applied) <= 0) continue;
       let held = this.#held.get(record.source.name);
       if (held === undefined) this.#held.set(record.source.name, (held = []));
       held.push({ record, version, write });
@@ -107,28 +103,18 @@ export class ResolvedConsistencySink implements Sink {
       );
     }
     const due = (this.#held.get(source) ?? []).filter((held) => compareVersions(held.version, limit) <= 0);
-    if (due.length === 0) {
-      this.#advance(source, limit);
-      return;
-    }
+    if (due.length === 0) return;
     const result = await this.#inner.write(due.map((held) => held.record));
     const written = new Set(due);
     const left = this.#held.get(source)?.filter((held) => !written.has(held));
     if (left === undefined || left.length === 0) this.#held.delete(source);
     else this.#held.set(source, left);
-    this.#advance(source, limit);
     const refused = new Map((result?.rejected ?? []).map((letter) => [letter.record, letter]));
     for (const held of due) {
       const letter = refused.get(held.record);
       if (letter !== undefined) held.write.rejected.push(letter);
       if (--held.write.remaining === 0) held.write.done(held.write.rejected);
     }
-  }
-
-  /** Remembers `limit` as the source's applied watermark, unless a higher one was applied already. */
-  #advance(source: string, limit: string): void {
-    const applied = this.#applied.get(source);
-    if (applied === undefined || compareVersions(limit, applied) > 0) this.#applied.set(source, limit);
   }
 
   /** Drops what is held (it was never acknowledged) and closes the wrapped sink. Idempotent. */

@@ -57,7 +57,7 @@ void describe('ResolvedConsistencySink', () => {
     await sink.close();
   });
 
-  void test('acknowledges without writing a replay at or below a watermark it applied', async () => {
+  void test('holds a change at or below a watermark it applied (a partition taken over, or a replay) for the next one', async () => {
     const inner = new CollectSink();
     const sink = new ResolvedConsistencySink(inner, 'source.hlc');
     await sink.connect(sinkContext);
@@ -67,14 +67,19 @@ void describe('ResolvedConsistencySink', () => {
     });
     const first = await sink.write([at(1, '5.0000000000'), at(2, '7.0000000000')]);
     await sink.watermark('feed', '6.0000000000');
-    const replay = await sink.write([at(1, '5.0000000000'), at(3, '6.0000000000')]);
-    assert.deepEqual(await replay.applied, [], 'the replays are acknowledged at once');
+    // p3 comes from a partition whose previous owner stopped before writing it; p1 is read again.
+    const late = await sink.write([at(1, '5.0000000000'), at(3, '6.0000000000')]);
+    let settled = false;
+    void late.applied!.then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'not acknowledged before a watermark wrote them');
     await sink.watermark('feed', '8.0000000000');
     assert.deepEqual(await first.applied, []);
-    assert.deepEqual(inner.writeSizes, [1, 1], 'each watermark wrote only the new change it covers');
+    assert.deepEqual(await late.applied, []);
+    assert.deepEqual(inner.writeSizes, [1, 3], 'the next watermark wrote them with the change it covers');
     assert.deepEqual(
       inner.records.map((record) => record.source.position),
-      ['p1', 'p2'],
+      ['p1', 'p2', 'p1', 'p3'],
     );
     await sink.close();
   });
