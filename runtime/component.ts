@@ -48,15 +48,34 @@ export interface ComponentDefinition<Schema extends TSchema, Instance> {
   create(config: Static<Schema>, context: BuildContext): Instance | Promise<Instance>;
 }
 
+/** What a source type may add to its definition. */
+export interface SourceTraits {
+  /**
+   * The source's watermarks come only once its earlier batches are acknowledged (a CockroachDB webhook changefeed
+   * sends a resolved timestamp only after every earlier POST was answered): a sink that waits for a watermark
+   * before acknowledging cannot follow it.
+   */
+  readonly watermarksAwaitAcks?: boolean;
+}
+
+/** What a sink type may add to its definition. */
+export interface SinkTraits<Config> {
+  /**
+   * Where `config` makes the sink acknowledge records only once a watermark covers them (e.g. `['consistency']`
+   * for `consistency: resolved`), or undefined when it acknowledges them as written.
+   */
+  acksAwaitWatermarks?(config: Config): ConfigPath | undefined;
+}
+
 /** A source type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds definitions of many schemas
-export type SourceDefinition = ComponentDefinition<any, Source>;
+export type SourceDefinition = ComponentDefinition<any, Source> & SourceTraits;
 /** An operator type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds definitions of many schemas
 export type OperatorDefinition = ComponentDefinition<any, BatchOperator>;
 /** A sink type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds definitions of many schemas
-export type SinkDefinition = ComponentDefinition<any, Sink>;
+export type SinkDefinition = ComponentDefinition<any, Sink> & SinkTraits<any>;
 
 /** Every component type a build of Sluice knows. The CLI assembles it; the runtime never imports components. */
 export interface ComponentRegistry {
@@ -72,7 +91,7 @@ export interface ComponentRegistry {
 }
 
 /** Declares a source type with its options' type inferred from its schema. */
-export function defineSource<S extends TSchema>(definition: ComponentDefinition<S, Source>): SourceDefinition {
+export function defineSource<S extends TSchema>(definition: ComponentDefinition<S, Source> & SourceTraits): SourceDefinition {
   return definition;
 }
 
@@ -82,6 +101,8 @@ export function defineOperator<S extends TSchema>(definition: ComponentDefinitio
 }
 
 /** Declares a sink type with its options' type inferred from its schema. */
-export function defineSink<S extends TSchema>(definition: ComponentDefinition<S, Sink>): SinkDefinition {
+export function defineSink<S extends TSchema>(
+  definition: ComponentDefinition<S, Sink> & SinkTraits<Static<S>>,
+): SinkDefinition {
   return definition;
 }

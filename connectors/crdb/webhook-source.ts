@@ -110,6 +110,7 @@ export const crdbWebhookSource = defineSource({
     'Serves HTTPS for a CockroachDB webhook changefeed; answers each POST only once its records are handled (at least once).',
   schema,
   check: issuesOf,
+  watermarksAwaitAcks: true,
   create(config, context) {
     const issues = issuesOf(config);
     if (issues.length > 0) {

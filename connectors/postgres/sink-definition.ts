@@ -14,6 +14,7 @@ export const postgresSinkDefinition = defineSink({
   summary: 'Write change records into Postgres tables (append or upsert, deletes, newer-wins, schema drift)',
   schema: PostgresSinkConfigSchema,
   check: checkPostgresSinkConfig,
+  acksAwaitWatermarks: (config) => (config.consistency === 'resolved' ? ['consistency'] : undefined),
   create: (config) =>
     config.consistency === 'resolved'
       ? new ResolvedConsistencySink(new PostgresSink(config), config.version_from!)

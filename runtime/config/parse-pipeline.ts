@@ -32,6 +32,7 @@ import { schemaProblems, type SchemaProblem } from './schema-problems.js';
 import { schemaValidator } from './schema-validator.js';
 import { parseSize } from './size.js';
 import { validateGraph, type GraphNode } from './validate-graph.js';
+import { circularWatermarkWaits } from './watermark-waits.js';
 import { readYamlTree, type YamlTree } from './yaml-tree.js';
 
 /** Options of {@link parsePipeline} and `loadPipeline`. */
@@ -164,7 +165,10 @@ export async function parsePipeline(
 
   // With a name used twice, `from` entries are ambiguous: the graph is checked once names are unique.
   if (!duplicated) {
-    for (const problem of validateGraph(graphOf(root))) report(problem.path, problem.at, problem.message);
+    const graphProblems = validateGraph(graphOf(root));
+    for (const problem of graphProblems) report(problem.path, problem.at, problem.message);
+    if (graphProblems.length === 0)
+      for (const problem of circularWatermarkWaits(checked, registry)) report(problem.path, 'key', problem.message);
   }
 
   if (problems.length > 0) return fail();

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { freePort } from '../../../cli/embedded-postgres.js';
 import { crdbWebhookSource } from '../../../connectors/crdb/webhook-source.js';
 import { postgresSinkDefinition } from '../../../connectors/postgres/index.js';
+import { filterOperator } from '../../../operators/filter.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
 import { parsePipeline } from '../../../runtime/config/index.js';
 import { Pipeline } from '../../../runtime/pipeline.js';
@@ -121,5 +122,38 @@ void describe('crdb_webhook → postgres through the engine', () => {
     }
     await running;
     assert.deepEqual([...checkpoints.values.values()], [{ resolved: RESOLVED }]);
+  });
+  void test('consistency: resolved is refused behind a webhook source, whose resolved timestamps wait for the answers', async () => {
+    const yaml = (from: string) =>
+      [
+        'name: crdb_resolved',
+        'sources:',
+        '  crdb_employees:',
+        '    type: crdb_webhook',
+        '    tls: { cert: server.crt, key: server.key }',
+        ...(from === 'named' ? ['operators:', '  named: { from: crdb_employees, type: filter, where: "true" }'] : []),
+        'sinks:',
+        '  target:',
+        '    type: postgres',
+        `    from: ${from}`,
+        '    url: postgres://localhost/db',
+        '    table: employees',
+        '    version_column: hlc',
+        '    version_from: source.hlc',
+        '    consistency: resolved',
+      ].join('\n');
+    const withFilter: ComponentRegistry = { ...registry, operators: new Map([[filterOperator.type, filterOperator]]) };
+    for (const from of ['crdb_employees', 'named']) {
+      const line = yaml(from).split('\n').findIndex((text) => text.includes('consistency')) + 1;
+      await assert.rejects(
+        parsePipeline(yaml(from), join(certs.dir, 'pipeline.yaml'), withFilter),
+        (error: Error) =>
+          error.message.includes(
+            `pipeline.yaml:${line}:5: sinks.target.consistency: sink "target" acknowledges records only once a watermark covers them, and source "crdb_employees" (crdb_webhook)`,
+          ),
+      );
+    }
+    const perKey = yaml('named').replace('consistency: resolved', 'consistency: per_key');
+    await parsePipeline(perKey, join(certs.dir, 'pipeline.yaml'), withFilter);
   });
 });
