@@ -21,11 +21,13 @@ const ERRORS = Kafka.CODES.ERRORS;
 
 /**
  * Pauses between polls that returned nothing, in milliseconds: the first after messages flowed is short (a consumer
- * that caught up with its producer reads the next messages at once), each further one twice as long, up to the last
- * (an idle topic costs a poll every ~70 ms, with librdkafka's own wait).
+ * that caught up with its producer reads the next messages at once), each further one twice as long, up to the last.
+ * Once a poll returned nothing, the next ones do not wait in librdkafka (they take what its queue holds), so an idle
+ * topic costs a poll every ~10 ms that holds no libuv worker thread, and a message arriving on it is read within
+ * about that.
  */
 const FIRST_IDLE_WAIT_MS = 1;
-const LONGEST_IDLE_WAIT_MS = 50;
+const LONGEST_IDLE_WAIT_MS = 8;
 /** Pauses between attempts of a decoder's `prepare` that failed: doubling up to the longest (which also bounds how long a stop waits for it). */
 const FIRST_PREPARE_RETRY_MS = 50;
 const LONGEST_PREPARE_RETRY_MS = 1_000;
@@ -306,9 +308,12 @@ export class KafkaSource implements Source {
   }
 
   async #poll(consumer: Kafka.KafkaConsumer): Promise<void> {
-    const { batchRecords } = this.#options;
+    const { batchRecords, pollTimeoutMs } = this.#options;
     let idleWaitMs = FIRST_IDLE_WAIT_MS;
+    let idle = false;
     while (this.#running) {
+      // While messages flow, librdkafka waits up to pollTimeoutMs for a poll's batch to fill; while idle, not at all.
+      consumer.setDefaultConsumeTimeout(idle ? 0 : pollTimeoutMs);
       const { error, messages } = await new Promise<{ error?: LibrdKafkaError; messages: Message[] }>(
         (resolve) =>
           consumer.consume(batchRecords, (failure, batch) =>
@@ -320,9 +325,11 @@ export class KafkaSource implements Source {
         // Idle: wait here rather than in librdkafka, so the poll does not hold a libuv worker thread.
         await new Promise((resolve) => setTimeout(resolve, idleWaitMs));
         idleWaitMs = Math.min(idleWaitMs * 2, LONGEST_IDLE_WAIT_MS);
+        idle = true;
         continue;
       }
       idleWaitMs = FIRST_IDLE_WAIT_MS;
+      idle = false;
       if (!(await this.#prepared(messages))) break;
       const touched = new Set<PartitionState>();
       for (const message of messages) {
