@@ -8,6 +8,7 @@ import { keepsTombstones, type PostgresSinkConfig } from './sink-config.js';
 import type { TableName } from './table-name.js';
 import { TableTemplate } from './table-template.js';
 import { TombstoneTable } from './tombstone-table.js';
+import { hasUniqueKey } from './unique-key.js';
 
 /** Options of {@link checkPostgresTarget}: the sink's config, and optionally the columns records will carry. */
 export interface CheckTargetOptions {
@@ -95,16 +96,7 @@ export async function checkPostgresTarget(options: CheckTargetOptions): Promise<
       }
     }
     if (mode === 'upsert' && config.key !== undefined && config.key.every((name) => columns.has(name))) {
-      const unique = await pool.query<{ ok: boolean }>(
-        `SELECT EXISTS (
-           SELECT 1 FROM pg_index i
-            WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-              AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
-                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) AS k)
-         ) AS ok`,
-        [table.sql, config.key],
-      );
-      if (!unique.rows[0]?.ok)
+      if (!(await hasUniqueKey(pool, table, config.key)))
         issues.push({
           path: ['key'],
           message: `${table.toString()} has no primary key or unique index on exactly (${config.key.join(', ')}): upserts need one`,

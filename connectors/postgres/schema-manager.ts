@@ -7,6 +7,7 @@ import { quoteIdentifier } from './quote-identifier.js';
 import { hasFieldNames } from './has-field-names.js';
 import type { TableName } from './table-name.js';
 import { TombstoneTable } from './tombstone-table.js';
+import { hasUniqueKey } from './unique-key.js';
 import type { TablePlan } from './table-writer.js';
 import { inferType, mergeTypes } from './type-inference.js';
 import { widenedType } from './type-widening.js';
@@ -45,6 +46,8 @@ export class SchemaManager {
   readonly #cache = new Map<string, Map<string, ColumnInfo>>();
   /** `table\0field` pairs known to have no column after a fresh read (warn and ignore drop them). */
   readonly #absent = new Set<string>();
+  /** `table\0key columns` known to have a unique key (see {@link #uniqueKey}). */
+  readonly #uniqueKeys = new Set<string>();
   /** Per schema, the creation (or the check) of its tombstone table. */
   readonly #tombstoneSchemas = new Map<string, Promise<void>>();
   #lock: Promise<unknown> = Promise.resolve();
@@ -73,6 +76,7 @@ export class SchemaManager {
   /** Forgets every table's columns (after Postgres said a column or a table is not what the cache says). */
   invalidate(): void {
     this.#cache.clear();
+    this.#uniqueKeys.clear();
     this.#tombstoneSchemas.clear();
   }
 
@@ -91,8 +95,27 @@ export class SchemaManager {
       cached && this.#fits(table, cached, changes, keyColumns)
         ? cached
         : await this.#serialized(() => this.#reconcile(table, changes, keyColumns));
+    if (this.#policy.mode === 'upsert' && keyColumns.length > 0) await this.#uniqueKey(table, keyColumns);
     if (this.#policy.tombstones) await this.#tombstoneTable(table.schema);
     return this.#finish(table, columns, changes, keyColumns);
+  }
+
+  /**
+   * Makes sure `table` has a primary key or unique index on `keyColumns`, once per table and key (again after
+   * {@link invalidate}): without one an upsert fails, or a COPY of new rows duplicates keys. Rejects with code
+   * `UPSERT_KEY_NOT_UNIQUE`, naming the DDL that fixes it.
+   */
+  async #uniqueKey(table: TableName, keyColumns: readonly string[]): Promise<void> {
+    const id = `${table.toString()}\0${keyColumns.join('\0')}`;
+    if (this.#uniqueKeys.has(id)) return;
+    if (!(await hasUniqueKey(this.#pool, table, keyColumns))) {
+      const columns = keyColumns.map(quoteIdentifier).join(', ');
+      throw new PipelineFailure(
+        'UPSERT_KEY_NOT_UNIQUE',
+        `table ${table.toString()} has no primary key or unique index on exactly (${keyColumns.join(', ')}), which mode: upsert needs to find each row; add one (ALTER TABLE ${table.sql} ADD PRIMARY KEY (${columns}), or CREATE UNIQUE INDEX ON ${table.sql} (${columns})) or use mode: append`,
+      );
+    }
+    this.#uniqueKeys.add(id);
   }
 
   /**

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { Decimal } from '../../../runtime/decimal.js';
 import { deadLetterRow } from '../../../runtime/dead-letter.js';
+import { DIRECT_COPY_THRESHOLD } from '../../../connectors/postgres/table-writer.js';
 import type { SluiceError } from '../../../runtime/errors.js';
 import { usePostgres } from '../../support/postgres.js';
 import { change, connectedSink } from './sink-helpers.js';
@@ -101,6 +102,49 @@ describe('postgres sink: append and upsert', () => {
         { id: 2, title: 'back', body: null },
         { id: 9, title: 'again', body: 3 },
       ]);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  test('upserts need a unique key on exactly the key columns: without one nothing is written, with any such index they run', async () => {
+    const db = await pg.database();
+    await db.pool.query('CREATE TABLE plain (id int, part int, title text)');
+    await db.pool.query('CREATE TABLE partial (id int, part int, title text)');
+    await db.pool.query('CREATE UNIQUE INDEX ON partial (id, part) WHERE id > 0');
+    await db.pool.query('CREATE TABLE covered (id int, part int, title text)');
+    await db.pool.query('CREATE UNIQUE INDEX ON covered (part, id) INCLUDE (title)');
+    const rows = (count: number) =>
+      Array.from({ length: count }, (_, index) =>
+        change('insert', { id: index, part: 1 }, { id: index, part: 1, title: `t${index}` }),
+      );
+    for (const table of ['plain', 'partial']) {
+      const sink = await connectedSink({ url: db.url, table });
+      try {
+        // A batch big enough for a plain COPY of new rows, which would not notice a duplicate key.
+        for (let attempt = 0; attempt < 2; attempt++)
+          await assert.rejects(
+            sink.write(rows(DIRECT_COPY_THRESHOLD + 10)),
+            (error: SluiceError) =>
+              error.code === 'UPSERT_KEY_NOT_UNIQUE' &&
+              !error.retriable &&
+              error.message.includes(`table public.${table} has no primary key or unique index on exactly (id, part)`) &&
+              error.message.includes(`CREATE UNIQUE INDEX ON "public"."${table}" ("id", "part")`),
+          );
+        const { rows: counted } = await db.pool.query(`SELECT count(*)::int AS n FROM ${table}`);
+        assert.deepEqual(counted, [{ n: 0 }]);
+      } finally {
+        await sink.close();
+      }
+    }
+    const sink = await connectedSink({ url: db.url, table: 'covered' });
+    try {
+      await sink.write(rows(DIRECT_COPY_THRESHOLD + 10));
+      await sink.write(rows(3).map((record) => ({ ...record, after: { ...record.after!, title: 'again' } })));
+      const { rows: counted } = await db.pool.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE title = 'again')::int AS again FROM covered`,
+      );
+      assert.deepEqual(counted, [{ n: DIRECT_COPY_THRESHOLD + 10, again: 3 }]);
     } finally {
       await sink.close();
     }
