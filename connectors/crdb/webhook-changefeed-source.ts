@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -271,11 +272,19 @@ export class CrdbWebhookSource implements Source {
     try {
       decoded = decodeBody(body, decodeOptions, name);
     } catch (error) {
+      // CockroachDB would send the same body again and again on a 4xx: it goes to the DLQ whole instead, and the
+      // POST is answered once it is there.
       this.#running?.context.logger.warn(
         { position: decodeOptions.position, err: error },
-        'webhook body rejected',
+        'webhook body is not a changefeed batch: it goes to the DLQ whole',
       );
-      return answer(response, 400, messageOf(error));
+      const letter: DeadLetter = {
+        node: name,
+        reason: `the POST body is not a CockroachDB webhook batch ({"payload":[...],"length":N}) or resolved message: ${messageOf(error)}`,
+        source: { name, position: decodeOptions.position },
+        raw: isUtf8(body) ? body.toString('utf8') : new Uint8Array(body),
+      };
+      decoded = { events: [], rejected: [letter] };
     }
     const records: ChangeRecord[] = [];
     let resolved: Hlc | undefined;
@@ -306,6 +315,10 @@ export class CrdbWebhookSource implements Source {
   }
 
   #tooLarge(response: ServerResponse, got: string): void {
+    this.#running?.context.logger.error(
+      { maxBodyBytes: this.#options.maxBodyBytes },
+      `refused a POST of ${got} bytes (413): CockroachDB sends it again until max_body is at least its webhook_sink_config Flush.Bytes`,
+    );
     answer(response, 413, `expected a body of at most ${this.#options.maxBodyBytes} bytes, got ${got}`, true);
   }
 
@@ -355,7 +368,7 @@ function decodeBody(
   try {
     return { events: decodeWebhookBody(body, options), rejected: [] };
   } catch (error) {
-    // Decode again message by message, unless the body is not a webhook frame at all (then the caller answers 400).
+    // Decode again message by message, unless the body is not a webhook frame at all (then the caller sets it aside).
     const parsed = readJsonMessage(body, 'webhook body', options.position);
     if (!isRow(parsed) || !Array.isArray(parsed.payload) || parsed.length !== parsed.payload.length)
       throw error;
