@@ -1,5 +1,6 @@
 import type { Value } from '../../runtime/record.js';
 import type { ChangefeedEnvelope } from './changefeed-envelope.js';
+import { Hlc } from './hlc.js';
 import { isRow } from './json-shapes.js';
 
 /** The top-level fields a wrapped value may carry, and the type each must have. */
@@ -30,14 +31,14 @@ const ENRICHED_FIELDS: Readonly<Record<string, (value: Value) => boolean>> = {
  * 2. exactly `payload` (an object) and `schema` (an object): `enriched` with schema;
  * 3. `op` (`c`/`u`/`d`) and `after`, and nothing but the enriched fields with their types: `enriched`;
  * 4. `after` (object or null), and nothing but the wrapped fields (`before`, `key`, `topic`, `updated`,
- *    `mvcc_timestamp`) with their types: `wrapped`;
+ *    `mvcc_timestamp`) with their types: `wrapped`; also with other fields (one a later CockroachDB adds) when
+ *    `updated` or `mvcc_timestamp` is an HLC text and the wrapped fields present have their types;
  * 5. a `__crdb__` object: `bare`;
  * 6. anything else: `row`.
  *
  * Ambiguous on purpose: a row-envelope table whose columns are only `after` (an object or null) and wrapped
  * field names reads as wrapped; one whose columns also include `op` reads as enriched; one with a `__crdb__`
- * column reads as bare; a bare delete (only `__crdb__`) and a wrapped message with a field CockroachDB adds in
- * a later version read by the wrong rule. Set the envelope explicitly for such tables.
+ * column reads as bare; a bare delete (only `__crdb__`) reads as row. Set the envelope explicitly for such tables.
  */
 export function detectEnvelope(value: Value | undefined): Exclude<ChangefeedEnvelope, 'auto' | 'key_only'> {
   if (!isRow(value)) return 'row';
@@ -45,6 +46,12 @@ export function detectEnvelope(value: Value | undefined): Exclude<ChangefeedEnve
   if (fields.length === 2 && isRow(value.payload) && isRow(value.schema)) return 'enriched';
   if ('after' in value && 'op' in value && fits(value, fields, ENRICHED_FIELDS)) return 'enriched';
   if ('after' in value && fits(value, fields, WRAPPED_FIELDS)) return 'wrapped';
+  if (
+    'after' in value &&
+    (Hlc.isText(value.updated) || Hlc.isText(value.mvcc_timestamp)) &&
+    fits(value, fields.filter((field) => Object.hasOwn(WRAPPED_FIELDS, field)), WRAPPED_FIELDS)
+  )
+    return 'wrapped';
   if (isRow(value.__crdb__)) return 'bare';
   return 'row';
 }

@@ -42,6 +42,11 @@ export class Hlc {
     this.logical = logical;
   }
 
+  /** Whether `value` is an HLC in text form (what {@link Hlc.parse} accepts). */
+  static isText(value: unknown): value is string {
+    return typeof value === 'string' && HLC_TEXT.test(value);
+  }
+
   /**
    * Parses the text form `"<wall nanos>.<logical, 10 digits>"`; a trailing `?` (synthetic timestamp, old versions)
    * is accepted and dropped. Throws a `SluiceError` with code `CRDB_HLC_INVALID` on anything else.

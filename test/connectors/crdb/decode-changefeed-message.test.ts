@@ -386,6 +386,17 @@ void describe('detectEnvelope (envelope: auto)', () => {
     assert.equal(detect('{"after": 5, "before": "x"}'), 'row');
     assert.equal(detect('{"after": {"a": 1}, "op": "x"}'), 'row');
     assert.equal(detect('{"after": {"a": 1}, "extra": 1}'), 'row');
+    assert.equal(detect('{"after": {"a": 1}, "updated": "soon", "extra": 1}'), 'row');
+    assert.equal(detect('{"after": 1, "updated": "1.0000000000", "extra": 1}'), 'row');
+  });
+
+  void test('a wrapped message with a field a later CockroachDB adds still reads as wrapped by its HLC', () => {
+    const text = '{"after": {"a": 1}, "updated": "1747243394200039000.0000000000", "newfield": 1}';
+    assert.equal(detect(text), 'wrapped');
+    assert.equal(detect('{"after": null, "mvcc_timestamp": "1.0000000000", "key": [1], "extra": {}}'), 'wrapped');
+    const record = change({ key: '[1]', value: text }, { envelope: 'auto' });
+    assert.deepEqual(record.after, { a: 1 });
+    assert.equal(record.source.hlc, '1747243394200039000.0000000000');
     assert.equal(detect('{"payload": [1], "schema": {}}'), 'row');
   });
 
