@@ -312,11 +312,16 @@ export class Pipeline {
     return backlog;
   }
 
-  /** How far each bounded source that reports progress has read (`Source.progress`), by node name. */
+  /**
+   * How far each source that reports progress (`Source.progress`) has read, by node name: a bounded source always,
+   * an unbounded one while it works through something of known size (a CDC source's initial snapshot).
+   */
   progress(): Record<string, { done: number; total: number | null; unit: string }> {
     const progress: Record<string, { done: number; total: number | null; unit: string }> = {};
     for (const [name, source] of this.#sources) {
-      if (source.bounded && source.progress !== undefined) progress[name] = source.progress();
+      const report = source.progress?.();
+      if (report === undefined) continue;
+      if (source.bounded || (report.total !== null && report.done < report.total)) progress[name] = report;
     }
     return progress;
   }

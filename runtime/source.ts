@@ -67,7 +67,10 @@ export interface Source {
    * after a failure. Idempotent.
    */
   close(): Promise<void>;
-  /** For bounded sources: how much has been read and how much there is, in the source's own unit. */
+  /**
+   * How much has been read and how much there is, in the source's own unit: a bounded source's whole input, or
+   * what an unbounded source reads first (a CDC source's initial snapshot), shown while `done` is below `total`.
+   */
   progress?(): { done: number; total: number | null; unit: string };
   /**
    * For sources reading partitioned logs: per partition owned now, the records the upstream holds beyond this

@@ -124,6 +124,35 @@ void describe('Pipeline: delivery', () => {
     assert.equal(router.closes, 1);
   });
 
+  void test('progress: bounded sources always; an unbounded one while it reads something of known size', async () => {
+    type Report = { done: number; total: number | null; unit: string };
+    class ReportingList extends ListSource {
+      report: Report = { done: 3, total: 3, unit: 'records' };
+      progress(): Report {
+        return this.report;
+      }
+    }
+    class SnapshottingSource extends IdleSource {
+      report: Report = { done: 0, total: 40, unit: 'rows' };
+      progress(): Report {
+        return this.report;
+      }
+    }
+    const snapshotting = new SnapshottingSource();
+    const endless = new SnapshottingSource();
+    endless.report = { done: 7, total: null, unit: 'records' };
+    const pipeline = await create({
+      sources: { listed: new ReportingList({ total: 3, batchSize: 3 }), snapshotting, endless },
+      sinks: { out: { from: ['listed', 'snapshotting', 'endless'], sink: new CollectSink() } },
+    });
+    const listed = { done: 3, total: 3, unit: 'records' };
+    assert.deepEqual(pipeline.progress(), { listed, snapshotting: { done: 0, total: 40, unit: 'rows' } });
+    snapshotting.report = { done: 25, total: 40, unit: 'rows' };
+    assert.deepEqual(pipeline.progress(), { listed, snapshotting: { done: 25, total: 40, unit: 'rows' } });
+    snapshotting.report = { done: 40, total: 40, unit: 'rows' };
+    assert.deepEqual(pipeline.progress(), { listed }, 'a finished snapshot is no longer shown while the stream runs');
+  });
+
   void test('runs async operators in order', async () => {
     const source = new ListSource({ total: 60, batchSize: 5 });
     const slowFirst = operator(async (records) => {
