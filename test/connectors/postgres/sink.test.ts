@@ -429,6 +429,42 @@ describe('postgres sink: types', () => {
     }
   });
 
+  test('a new column for timestamps with microseconds (exact UTC text, as Postgres CDC sends them) is timestamptz', async () => {
+    const db = await pg.database();
+    const sink = await connectedSink({ url: db.url, table: 'events', create_table: true, schema_drift: 'auto' });
+    try {
+      await sink.write([
+        change('insert', { id: 1 }, { id: 1, at: '2024-05-01T10:00:00.123456Z', label: 'x' }),
+        change('insert', { id: 2 }, { id: 2, at: new Date('2024-05-01T10:00:00.500Z'), label: 'y' }),
+      ]);
+      await sink.write([
+        change('insert', { id: 3 }, { id: 3, at: '1999-12-31T23:59:59.999999Z', seen: '2024-05-01T10:00:00.000001Z' }),
+        change('insert', { id: 4 }, { id: 4, at: null, seen: 'not a time' }),
+      ]);
+      const types = await db.pool.query(
+        `SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'events'::regclass AND attnum > 0 ORDER BY attname`,
+      );
+      assert.deepEqual(Object.fromEntries(types.rows.map((r) => [r.attname, r.t])), {
+        at: 'timestamp with time zone',
+        id: 'bigint',
+        label: 'text',
+        // Mixed with other text in its batch: text, which holds both exactly.
+        seen: 'text',
+      });
+      const { rows } = await db.pool.query(
+        `SELECT id::int, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, seen FROM events ORDER BY id`,
+      );
+      assert.deepEqual(rows, [
+        { id: 1, at: '2024-05-01T10:00:00.123456Z', seen: null },
+        { id: 2, at: '2024-05-01T10:00:00.500000Z', seen: null },
+        { id: 3, at: '1999-12-31T23:59:59.999999Z', seen: '2024-05-01T10:00:00.000001Z' },
+        { id: 4, at: null, seen: 'not a time' },
+      ]);
+    } finally {
+      await sink.close();
+    }
+  });
+
   test('hostile identifiers and values are just strange names and text', async () => {
     const db = await pg.database();
     const hostileTable = 'evil"; DROP TABLE victims; --';
