@@ -4,13 +4,16 @@ import type { Value } from '../../runtime/record.js';
 import type { PayloadFormat } from './payload-format.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8 that keeps a leading byte order mark, so `string` text is every byte of the payload. */
+const UTF8_WITH_BOM = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // `auto`: 64-bit integers become bigint only beyond 2^53 (msgpackr supports it; its typings lag behind).
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
 
 /**
  * Decodes a Kafka message value or key into a Sluice value. `json` keeps numbers exact (runtime/json.ts), `msgpack`
- * maps to the same types (64-bit integers beyond 2^53 as bigint), `string` is strict UTF-8, `bytes` is the bytes.
+ * maps to the same types (64-bit integers beyond 2^53 as bigint), `string` is strict UTF-8 (a leading byte order
+ * mark kept as U+FEFF), `bytes` is the bytes.
  * Throws (a `SyntaxError`, `TypeError` or msgpackr error) when the bytes are not in the format, or hold MessagePack
  * that is no Sluice value (msgpackr's `undefined` extension, an invalid timestamp).
  */
@@ -21,7 +24,7 @@ export function decodePayload(format: PayloadFormat, bytes: Buffer): Value {
     case 'msgpack':
       return checkedMsgpack(unpackr.unpack(bytes));
     case 'string':
-      return UTF8.decode(bytes);
+      return UTF8_WITH_BOM.decode(bytes);
     case 'bytes':
       return new Uint8Array(bytes);
   }

@@ -42,7 +42,7 @@ const schema = Type.Object(
         {
           default: 'record',
           description:
-            "Message key: the record's key (record), no key (none), or a field of the row ({ field: id }, dotted paths allowed).",
+            "Message key: the record's key (record; a key a Kafka source read as a string, bytes or JSON scalar is written as that value, not as { key }), no key (none), or a field of the row ({ field: id }, dotted paths allowed).",
         },
       ),
     ),
