@@ -306,6 +306,35 @@ describe('postgres_cdc source', () => {
     }
   });
 
+  test('while only tables it does not capture are written, the heartbeat still moves the slot to the WAL end', async (t) => {
+    const { database, config, slot } = await setUp(
+      t,
+      ['CREATE TABLE events (id int PRIMARY KEY)', 'CREATE TABLE noise (id int PRIMARY KEY, filler text)'],
+      ['events'],
+      { snapshot: 'never' },
+    );
+    const controller = new AbortController();
+    const source = new PostgresCdcSource(config, 'orders_cdc');
+    await source.connect(sourceContext(memoryCheckpoints(), controller.signal));
+    // The engine always has a read waiting; the stream starts with the first.
+    const reading = source.read();
+    try {
+      const start = lsnValue(await confirmedFlush(database, slot));
+      await database.pool.query(`INSERT INTO noise SELECT g, repeat('x', 200) FROM generate_series(1, 5000) AS g`);
+      const { rows } = await database.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      const written = lsnValue(rows[0]!.lsn);
+      assert.ok(written > start);
+      await eventually(
+        async () => lsnValue(await confirmedFlush(database, slot)) >= written,
+        'the slot to confirm past WAL it had nothing to send for',
+      );
+    } finally {
+      controller.abort();
+      await reading.catch(() => undefined);
+      await source.close();
+    }
+  });
+
   test('a restart resumes after the acknowledged prefix: the slot confirms no more than what was acknowledged', async (t) => {
     const { database, config, slot } = await setUp(t, ['CREATE TABLE events (id int PRIMARY KEY)'], ['events'], {
       snapshot: 'never',
