@@ -8,8 +8,12 @@ import { encodePayload } from './encode-payload.js';
 import { EncodeError } from './encode-error.js';
 import type { KeyFormat, PayloadFormat } from './payload-format.js';
 
-/** Where a Kafka message key comes from: the record's key, nothing, or a field of the row. */
-export type KeySource = 'record' | 'none' | { readonly field: string };
+/** Where a Kafka message key comes from: the record's key, nothing, a field of the row, or an expression's value. */
+export type KeySource =
+  | 'record'
+  | 'none'
+  | { readonly field: string }
+  | { readonly expression: CompiledExpression };
 
 /** What to write for a delete: a tombstone (null value), nothing, or the change record as the value. */
 export type DeleteMode = 'tombstone' | 'skip' | 'record';
@@ -68,6 +72,15 @@ function recordKeyValue(key: Row, source: SourceInfo): Value {
 function keyValue(record: ChangeRecord, key: KeySource): Value | undefined {
   if (key === 'none') return undefined;
   if (key === 'record') return record.key === null ? undefined : recordKeyValue(record.key, record.source);
+  if ('expression' in key) {
+    let value: Value;
+    try {
+      value = key.expression.evaluate(record);
+    } catch (error) {
+      throw new EncodeError(`the key expression failed: ${messageOf(error)}`, { cause: error });
+    }
+    return value === null ? undefined : value;
+  }
   const path = key.field.split('.');
   const value = fieldOf(record.after, path) ?? fieldOf(record.before, path) ?? fieldOf(record.key, path);
   if (value === undefined) throw new EncodeError(`the key field "${key.field}" is missing from the record`);

@@ -5,7 +5,7 @@ import { compileExpression, ExpressionError } from '../../runtime/expression/ind
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
 import { KafkaSink } from './kafka-sink.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
-import type { DeleteMode } from './record-to-message.js';
+import type { DeleteMode, KeySource } from './record-to-message.js';
 
 /** librdkafka properties the sink sets itself. */
 const RESERVED = ['bootstrap.servers', 'metadata.broker.list', 'dr_cb', 'dr_msg_cb'];
@@ -38,11 +38,12 @@ const schema = Type.Object(
           Type.Literal('record'),
           Type.Literal('none'),
           Type.Object({ field: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+          Type.Object({ expression: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
         ],
         {
           default: 'record',
           description:
-            "Message key: the record's key (record; a key a Kafka source read as a string, bytes or JSON scalar is written as that value, not as { key }), no key (none), or a field of the row ({ field: id }, dotted paths allowed).",
+            "Message key: the record's key (record; a key a Kafka source read as a string, bytes or JSON scalar is written as that value, not as { key }), no key (none), a field of the row ({ field: id }, dotted paths allowed), or an expression's value ({ expression: 'after.region + \"/\" + after.id' }; null for no key).",
         },
       ),
     ),
@@ -112,6 +113,15 @@ function issuesOf(config: KafkaSinkConfig): ConfigIssue[] {
       });
     }
   }
+  const key = config.key;
+  if (typeof key === 'object' && 'expression' in key) {
+    try {
+      compileExpression(key.expression);
+    } catch (error) {
+      const offset = error instanceof ExpressionError ? error.offset : null;
+      issues.push({ path: ['key', 'expression'], message: messageOf(error), ...(offset === null ? {} : { offset }) });
+    }
+  }
   for (const match of (config.topic ?? '').matchAll(PLACEHOLDER)) {
     if (match[1] !== 'table') {
       issues.push({
@@ -163,7 +173,7 @@ export const kafkaSink = defineSink({
       encoding: {
         topic:
           config.topic_expression === undefined ? config.topic! : compileExpression(config.topic_expression),
-        key: config.key ?? 'record',
+        key: keySource(config.key),
         keyFormat: config.key_format ?? 'json',
         format: config.format ?? 'json',
         records,
@@ -178,3 +188,10 @@ export const kafkaSink = defineSink({
     });
   },
 });
+
+/** The message key's source as the encoder takes it: an expression compiled, the rest as configured. */
+function keySource(key: KafkaSinkConfig['key']): KeySource {
+  if (key === undefined) return 'record';
+  if (typeof key === 'object' && 'expression' in key) return { expression: compileExpression(key.expression) };
+  return key;
+}

@@ -137,6 +137,39 @@ describe('kafka sink', { concurrency: true }, () => {
     }
   });
 
+  test('key: { expression } keys each message by the expression; null means no key, a failure sets the record aside', async () => {
+    const topic = uniqueTopic('key-expression');
+    const sink = await createSink({
+      topic,
+      key: { expression: 'after.region == null ? null : after.region + "/" + string(after.id)' },
+      key_format: 'string',
+    });
+    try {
+      const result = await sink.write([
+        record('insert', { id: 1 }, { id: 1, region: 'eu' }),
+        record('insert', { id: 2 }, { id: 2, region: null }),
+        record('insert', { id: 3 }, { id: 3, region: 7 }),
+      ]);
+      assert.deepEqual(
+        result.rejected.map((letter) => letter.record?.key),
+        [{ id: 3 }],
+      );
+      assert.match(result.rejected[0]!.reason, /key expression failed/);
+      const messages = await kafka.consumeAll(topic, 2);
+      assert.deepEqual(
+        messages
+          .map((message) => [message.key?.toString() ?? null, (json(message.value) as Row).id])
+          .sort((a, b) => Number(a[1]) - Number(b[1])),
+        [
+          ['eu/1', 1],
+          [null, 2],
+        ],
+      );
+    } finally {
+      await sink.close();
+    }
+  });
+
   test('a message larger than Kafka accepts goes to rejected; the others are delivered', async () => {
     const topic = uniqueTopic('large');
     const sink = await createSink({ topic, settings: { 'message.max.bytes': 10_000 } });
@@ -185,6 +218,10 @@ describe('kafka sink', { concurrency: true }, () => {
       'topic: unknown placeholder {schema}: topics may use {table} only',
     ]);
     assert.equal((await issues({ topic_expression: 'after.' })).length, 1);
+    assert.deepEqual(
+      (await issues({ topic: 't', key: { expression: 'after.' } })).map((issue) => issue.split(':')[0]),
+      ['key.expression'],
+    );
     assert.deepEqual(await issues({ topic: 't', settings: { dr_cb: true } }), [
       'settings.dr_cb: librdkafka property "dr_cb" is managed by Sluice and cannot be set in settings; use the connector\'s own options',
     ]);
