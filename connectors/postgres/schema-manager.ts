@@ -3,6 +3,7 @@ import pg from 'pg';
 import { PipelineFailure, SluiceError } from '../../runtime/errors.js';
 import type { Change } from './change.js';
 import { loadColumns, type ColumnInfo } from './column-info.js';
+import { ColumnRemovalWatch, REMOVED_AFTER_ROWS } from './column-removal-watch.js';
 import { quoteIdentifier } from './quote-identifier.js';
 import { hasFieldNames } from './has-field-names.js';
 import type { TableName } from './table-name.js';
@@ -36,7 +37,8 @@ const WIDTH: Record<string, number> = { bigint: 1, 'double precision': 1, numeri
 /**
  * Knows the columns of the sink's tables and brings each table in line with a batch before it is written:
  * creates it when absent (`create_table`), and under `schema_drift: auto` adds new fields as nullable columns and
- * widens integer and real columns that cannot hold a value. Columns are cached per table and read again when a
+ * widens integer and real columns that cannot hold a value; columns the stream stops sending go through the drift
+ * policy too. Columns are cached per table and read again when a
  * batch carries a field the cache does not know (another writer may have added it). DDL runs one at a time.
  */
 export class SchemaManager {
@@ -46,6 +48,7 @@ export class SchemaManager {
   readonly #cache = new Map<string, Map<string, ColumnInfo>>();
   /** `table\0field` pairs known to have no column after a fresh read (warn and ignore drop them). */
   readonly #absent = new Set<string>();
+  readonly #removals = new ColumnRemovalWatch();
   /** `table\0key columns` known to have a unique key (see {@link #uniqueKey}). */
   readonly #uniqueKeys = new Set<string>();
   /** Per schema, the creation (or the check) of its tombstone table. */
@@ -95,9 +98,33 @@ export class SchemaManager {
       cached && this.#fits(table, cached, changes, keyColumns)
         ? cached
         : await this.#serialized(() => this.#reconcile(table, changes, keyColumns));
+    const removed = this.#removals.observe(table.toString(), changes);
+    if (removed.length > 0) this.#columnsRemoved(table, removed);
     if (this.#policy.mode === 'upsert' && keyColumns.length > 0) await this.#uniqueKey(table, keyColumns);
     if (this.#policy.tombstones) await this.#tombstoneTable(table.schema);
     return this.#finish(table, columns, changes, keyColumns);
+  }
+
+  /**
+   * Applies the drift policy to columns the stream stopped sending (see {@link ColumnRemovalWatch}): `fail` stops the
+   * pipeline (code `SCHEMA_DRIFT`) before this batch is written, `warn` and `auto` log it (the column stays: new
+   * rows get its default or null, updated rows keep their value), `ignore` says nothing.
+   */
+  #columnsRemoved(table: TableName, names: readonly string[]): void {
+    const drift = this.#policy.drift;
+    const what =
+      `column(s) ${names.join(', ')} of table ${table.toString()} no longer arrive: the last ${REMOVED_AFTER_ROWS} ` +
+      'inserted rows lacked them (dropped upstream?)';
+    if (drift === 'fail')
+      throw new PipelineFailure(
+        'SCHEMA_DRIFT',
+        `${what} (schema_drift: fail); with schema_drift: warn or auto the sink goes on, new rows getting the column's default or null and updated rows keeping their value`,
+      );
+    if (drift === 'ignore') return;
+    this.#logger[drift === 'warn' ? 'warn' : 'info'](
+      { table: table.toString(), columns: names },
+      `${what}; the table keeps the column(s): new rows get their default or null (schema_drift: ${drift})`,
+    );
   }
 
   /**

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { Decimal } from '../../../runtime/decimal.js';
 import { deadLetterRow } from '../../../runtime/dead-letter.js';
+import { REMOVED_AFTER_ROWS } from '../../../connectors/postgres/column-removal-watch.js';
 import { DIRECT_COPY_THRESHOLD } from '../../../connectors/postgres/table-writer.js';
 import type { SluiceError } from '../../../runtime/errors.js';
 import { usePostgres } from '../../support/postgres.js';
@@ -501,6 +502,53 @@ describe('postgres sink: types', () => {
 });
 
 describe('postgres sink: schema drift', () => {
+  test('a column the stream stops sending goes through the policy: fail stops before writing, warn logs once and goes on', async () => {
+    const db = await pg.database();
+    await db.pool.query('CREATE TABLE feed (id int PRIMARY KEY, a text, b text)');
+    const rows = (from: number, count: number, withB: boolean) =>
+      Array.from({ length: count }, (_, index) => {
+        const id = from + index;
+        return change('insert', { id }, withB ? { id, a: 'x', b: 'y' } : { id, a: 'x' });
+      });
+    // Updates that leave b out (unchanged TOAST values do) never count toward a removal.
+    const updates = Array.from({ length: REMOVED_AFTER_ROWS }, (_, index) =>
+      change('update', { id: 0 }, { id: 0, a: `v${index}` }),
+    );
+    const failing = await connectedSink({ url: db.url, table: 'feed' });
+    try {
+      await failing.write([...rows(0, 2, true), ...updates]);
+      await failing.write(rows(2, REMOVED_AFTER_ROWS - 1, false));
+      await assert.rejects(
+        failing.write(rows(REMOVED_AFTER_ROWS + 1, 1, false)),
+        (error: SluiceError) =>
+          error.code === 'SCHEMA_DRIFT' &&
+          !error.retriable &&
+          error.message.includes(
+            `column(s) b of table public.feed no longer arrive: the last ${REMOVED_AFTER_ROWS} inserted rows lacked them`,
+          ),
+      );
+      const { rows: counted } = await db.pool.query('SELECT count(*)::int AS n FROM feed');
+      assert.deepEqual(counted, [{ n: REMOVED_AFTER_ROWS + 1 }], 'the batch that showed it was not written');
+    } finally {
+      await failing.close();
+    }
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const warning = await connectedSink({ url: db.url, table: 'feed', schema_drift: 'warn' }, { logger });
+    try {
+      await warning.write(rows(10_000, 1, true));
+      await warning.write(rows(10_001, REMOVED_AFTER_ROWS + 5, false));
+      await warning.write(rows(20_000, 10, false));
+      const warned = lines.filter((line) => line.includes('no longer arrive'));
+      assert.equal(warned.length, 1);
+      assert.match(warned[0]!, /"level":40.*column\(s\) b of table public\.feed/);
+      const { rows: counted } = await db.pool.query(`SELECT count(*)::int AS n FROM feed WHERE id >= 10000`);
+      assert.deepEqual(counted, [{ n: REMOVED_AFTER_ROWS + 16 }]);
+    } finally {
+      await warning.close();
+    }
+  });
+
   test('auto adds new fields as nullable columns and widens integer columns', async () => {
     const db = await pg.database();
     await db.pool.query('CREATE TABLE items (id int PRIMARY KEY, qty int, weight real)');
