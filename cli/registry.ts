@@ -5,6 +5,7 @@ import { kafkaSink, kafkaSource } from '../connectors/kafka/index.js';
 import { discardSink } from '../connectors/discard/index.js';
 import {
   postgresCdcSourceDefinition,
+  postgresCheckpointStoreDefinition,
   postgresPollSourceDefinition,
   postgresSinkDefinition,
 } from '../connectors/postgres/index.js';
@@ -20,6 +21,7 @@ import {
 } from '../operators/index.js';
 import { OPERATOR_WORKER } from './operator-worker.js';
 import type {
+  CheckpointStoreDefinition,
   ComponentDefinition,
   ComponentRegistry,
   OperatorDefinition,
@@ -62,6 +64,8 @@ export const SINKS: readonly SinkDefinition[] = [
   postgresSinkDefinition,
   kafkaSink,
 ];
+/** Every checkpoint store type (the `checkpoints:` section) this build of Sluice ships. */
+export const CHECKPOINT_STORES: readonly CheckpointStoreDefinition[] = [postgresCheckpointStoreDefinition];
 
 /** The component registry the CLI runs pipelines with: the composition root of Sluice. */
 export function defaultRegistry(): ComponentRegistry {
@@ -69,6 +73,7 @@ export function defaultRegistry(): ComponentRegistry {
     sources: byType(SOURCES),
     operators: byType(OPERATORS),
     sinks: byType(SINKS),
+    checkpointStores: byType(CHECKPOINT_STORES),
     operatorWorker: OPERATOR_WORKER,
   };
 }

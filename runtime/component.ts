@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { BatchOperator } from './operator.js';
 import type { Sink } from './sink.js';
 import type { Source } from './source.js';
@@ -22,7 +23,7 @@ export interface ConfigIssue {
 export interface BuildContext {
   /** The pipeline's name. */
   readonly pipeline: string;
-  /** The node's name. */
+  /** The node's name (`checkpoints` for the checkpoint store). */
   readonly node: string;
   /** The directory of the config file: relative paths in the config are resolved against it. */
   readonly configDir: string;
@@ -31,9 +32,9 @@ export interface BuildContext {
 }
 
 /**
- * A kind of source, operator or sink that configs can name by `type`. `schema` describes the component's own
- * options (the loader adds `type`, `from` and `batch`); it feeds validation, the JSON Schema `sluice schema`
- * prints, and the config type the component receives.
+ * A kind of source, operator, sink or checkpoint store that configs can name by `type`. `schema` describes the
+ * component's own options (the loader adds `type`, `from` and `batch`); it feeds validation, the JSON Schema
+ * `sluice schema` prints, and the config type the component receives.
  */
 export interface ComponentDefinition<Schema extends TSchema, Instance> {
   /** The `type` configs use, e.g. `file`, `postgres`, `filter`. */
@@ -76,12 +77,20 @@ export type OperatorDefinition = ComponentDefinition<any, BatchOperator>;
 /** A sink type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds definitions of many schemas
 export type SinkDefinition = ComponentDefinition<any, Sink> & SinkTraits<any>;
+/** A checkpoint store type, named by the top-level `checkpoints:` section. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds definitions of many schemas
+export type CheckpointStoreDefinition = ComponentDefinition<any, CheckpointStore>;
 
 /** Every component type a build of Sluice knows. The CLI assembles it; the runtime never imports components. */
 export interface ComponentRegistry {
   readonly sources: ReadonlyMap<string, SourceDefinition>;
   readonly operators: ReadonlyMap<string, OperatorDefinition>;
   readonly sinks: ReadonlyMap<string, SinkDefinition>;
+  /**
+   * The types a pipeline's `checkpoints:` section may name (none when absent). A pipeline without the section keeps
+   * its checkpoints in files under `runtime.state_dir`; whoever runs it builds the store (`PipelineSpec.checkpoints`).
+   */
+  readonly checkpointStores?: ReadonlyMap<string, CheckpointStoreDefinition>;
   /**
    * The module worker threads load to build this registry's operators (`cli/operator-worker.ts`, see
    * `runtime/worker-host.ts`). Needed when a pipeline sets `runtime.workers` to `auto` or a number; without it,
@@ -104,5 +113,12 @@ export function defineOperator<S extends TSchema>(definition: ComponentDefinitio
 export function defineSink<S extends TSchema>(
   definition: ComponentDefinition<S, Sink> & SinkTraits<Static<S>>,
 ): SinkDefinition {
+  return definition;
+}
+
+/** Declares a checkpoint store type with its options' type inferred from its schema. */
+export function defineCheckpointStore<S extends TSchema>(
+  definition: ComponentDefinition<S, CheckpointStore>,
+): CheckpointStoreDefinition {
   return definition;
 }

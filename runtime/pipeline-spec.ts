@@ -50,6 +50,14 @@ export interface SinkSpec {
   readonly origin: Origin;
 }
 
+/** The `checkpoints:` section: the store sources keep their checkpoints in, instead of files. */
+export interface CheckpointStoreSpec {
+  /** A type of the registry's `checkpointStores`. */
+  readonly type: string;
+  readonly options: Record<string, unknown>;
+  readonly origin: Origin;
+}
+
 /** How the supervisor restarts failed connectors. */
 export interface RestartPolicy {
   readonly maxAttempts: number;
@@ -93,6 +101,8 @@ export interface PipelineSpec {
   readonly operators: readonly OperatorSpec[];
   readonly sinks: readonly SinkSpec[];
   readonly dlq: SinkSpec | null;
+  /** The `checkpoints:` section, when the config has one (absent: files under `runtime.stateDir`). */
+  readonly checkpoints?: CheckpointStoreSpec;
   readonly runtime: RuntimeSettings;
   /** The `observability:` section, when the config has one (absent: every default; see `readObservability`). */
   readonly observability?: ObservabilitySettings;

@@ -5,8 +5,8 @@ import Kafka from 'node-rdkafka';
 import pg from 'pg';
 import { OrderGenerator } from '../../connectors/generate/order-generator.js';
 import { ConfigError, loadPipeline } from '../../runtime/config/index.js';
+import { createCheckpointStore } from '../../runtime/create-checkpoint-store.js';
 import { SluiceError, messageOf } from '../../runtime/errors.js';
-import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
 import { stringifyJson } from '../../runtime/json.js';
 import { Pipeline } from '../../runtime/pipeline.js';
 import { redact } from '../../runtime/redact.js';
@@ -123,7 +123,7 @@ async function runKafkaQuickstart(records: number, env: NodeJS.ProcessEnv): Prom
     });
     secrets = spec.secrets;
     const logger = createLogger({ secrets });
-    const store = new FileCheckpointStore(spec.runtime.stateDir);
+    const store = await createCheckpointStore(spec, registry, logger);
     const pipeline = await Pipeline.create(spec, { registry, logger, checkpoints: store });
     const consumed = () =>
       Object.values(pipeline.counters().sources).reduce(

@@ -16,7 +16,8 @@ export interface ReplayOptions extends Pick<RunOptions, 'logLevel' | 'env'> {
 
 /**
  * The pipeline with one source replaced by a `file` source reading the dead-letter file's original records, with
- * a fresh checkpoint directory, so records that failed before run through the (fixed) pipeline again. Refuses to
+ * a fresh checkpoint directory in place of its checkpoint store (a `checkpoints:` table too, whose rows the replay
+ * must neither read nor overwrite), so records that failed before run through the (fixed) pipeline again. Refuses to
  * read the file the pipeline's own DLQ writes to: records failing again would be appended to what is being read.
  */
 export async function replaySpec(spec: PipelineSpec, dlqFile: string, sourceName: string | undefined): Promise<PipelineSpec> {
@@ -46,6 +47,7 @@ export async function replaySpec(spec: PipelineSpec, dlqFile: string, sourceName
     ...spec,
     sources: spec.sources.map((source) => (source === replaced ? { ...source, type: 'file', options } : source)),
     runtime: { ...spec.runtime, stateDir },
+    checkpoints: undefined,
   };
 }
 

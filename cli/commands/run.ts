@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { CheckpointStore } from '../../runtime/checkpoint-store.js';
 import { ConfigError, loadPipeline, type Environment } from '../../runtime/config/index.js';
+import { createCheckpointStore } from '../../runtime/create-checkpoint-store.js';
 import { SluiceError, messageOf } from '../../runtime/errors.js';
-import { FileCheckpointStore } from '../../runtime/file-checkpoint-store.js';
 import { stringifyJson } from '../../runtime/json.js';
 import { Pipeline } from '../../runtime/pipeline.js';
 import type { PipelineSpec } from '../../runtime/pipeline-spec.js';
@@ -79,9 +80,10 @@ export async function runCommand(file: string, options: RunOptions = {}): Promis
         logger,
       );
     };
-    const store = new FileCheckpointStore(spec.runtime.stateDir);
+    let store: CheckpointStore | undefined;
     let health: HealthServer | undefined;
     try {
+      store = await createCheckpointStore(spec, registry, logger);
       const capture = options.dryRun ? new DryRunCapture(options.samples ?? 3) : null;
       const built = await Pipeline.create(spec, {
         registry: capture ? capture.wrap(registry) : registry,
@@ -98,7 +100,7 @@ export async function runCommand(file: string, options: RunOptions = {}): Promis
       throw error;
     } finally {
       await health?.close();
-      await store.close();
+      await store?.close();
       await telemetry.shutdown();
       logger.flush();
     }

@@ -9,9 +9,12 @@ import { errorKind } from './error-kind.js';
 import type { PostgresConnectionConfig } from './sink-config.js';
 import { TableName } from './table-name.js';
 
+/** The table checkpoints go to when the options name none (schema `public`). */
+export const DEFAULT_CHECKPOINT_TABLE = 'sluice_checkpoints';
+
 /** Options of {@link PostgresCheckpointStore}. */
 export interface PostgresCheckpointStoreOptions extends PostgresConnectionConfig {
-  /** The table, created when absent. Default `sluice_checkpoints` (schema `public`). */
+  /** The table, created when absent. Default {@link DEFAULT_CHECKPOINT_TABLE}. */
   readonly table?: string;
 }
 
@@ -33,7 +36,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
   #closed = false;
 
   constructor(options: PostgresCheckpointStoreOptions) {
-    this.#table = TableName.parse(options.table ?? 'sluice_checkpoints');
+    this.#table = TableName.parse(options.table ?? DEFAULT_CHECKPOINT_TABLE);
     this.#target = describeTarget(options);
     this.#pool = new pg.Pool(
       poolConfig(

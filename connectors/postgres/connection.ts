@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ConfigIssue } from '../../runtime/component.js';
 import type { PostgresConnectionConfig } from './sink-config.js';
 
 /** Connections a pool opens at most when the config says nothing. */
@@ -43,4 +44,16 @@ export function describeTarget(options: PostgresConnectionConfig): string {
     }
   }
   return `postgres://${user ?? ''}${user ? '@' : ''}${host ?? 'localhost'}:${port || '5432'}/${database ?? ''}`;
+}
+
+/** Config issues of connection options the schema cannot see: no connection named, a URL of another scheme. */
+export function connectionIssues(options: PostgresConnectionConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (options.url === undefined && options.host === undefined) {
+    issues.push({ path: [], message: 'expected a connection: url, or host (with user, password, database)' });
+  }
+  if (options.url !== undefined && !/^postgres(ql)?:\/\//.test(options.url)) {
+    issues.push({ path: ['url'], message: 'expected a URL starting with postgres:// or postgresql://' });
+  }
+  return issues;
 }

@@ -7,6 +7,7 @@ export {
   type PostgresConnectionConfig,
 } from './sink-config.js';
 export { PostgresCheckpointStore, type PostgresCheckpointStoreOptions } from './checkpoint-store.js';
+export { postgresCheckpointStoreDefinition } from './checkpoint-store-definition.js';
 export { checkPostgresTarget, type CheckTargetOptions } from './check-target.js';
 export {
   CircuitBreaker,

@@ -2,6 +2,7 @@ import type { ConfigIssue } from '../../runtime/component.js';
 import { defineSink } from '../../runtime/component.js';
 import { parseDuration } from '../../runtime/config/index.js';
 import { messageOf } from '../../runtime/errors.js';
+import { connectionIssues } from './connection.js';
 import { COLUMN_TYPE } from './schema-manager.js';
 import { keepsTombstones, PostgresSinkConfigSchema, type PostgresSinkConfig } from './sink-config.js';
 import { ResolvedConsistencySink } from './resolved-consistency-sink.js';
@@ -23,13 +24,7 @@ export const postgresSinkDefinition = defineSink({
 
 /** Checks the schema cannot express: a connection is named, the table parses, version options come in pairs. */
 function checkPostgresSinkConfig(config: PostgresSinkConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.url === undefined && config.host === undefined) {
-    issues.push({ path: [], message: 'expected a connection: url, or host (with user, password, database)' });
-  }
-  if (config.url !== undefined && !/^postgres(ql)?:\/\//.test(config.url)) {
-    issues.push({ path: ['url'], message: 'expected a URL starting with postgres:// or postgresql://' });
-  }
+  const issues: ConfigIssue[] = connectionIssues(config);
   try {
     new TableTemplate(config.table);
   } catch (error) {

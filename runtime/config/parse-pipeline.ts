@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type {
+  CheckpointStoreDefinition,
   ComponentRegistry,
   ConfigPath,
   SinkDefinition,
@@ -12,6 +13,7 @@ import { messageOf } from '../errors.js';
 import { DEFAULTS } from '../limits.js';
 import type {
   BatchPolicy,
+  CheckpointStoreSpec,
   Edge,
   OperatorSpec,
   PipelineSpec,
@@ -41,8 +43,8 @@ export interface LoadPipelineOptions {
   readonly env?: Environment;
 }
 
-type Kind = 'source' | 'operator' | 'sink' | 'dlq';
-type Definition = SourceDefinition | OperatorDefinition | SinkDefinition;
+type Kind = 'source' | 'operator' | 'sink' | 'dlq' | 'checkpoints';
+type Definition = SourceDefinition | OperatorDefinition | SinkDefinition | CheckpointStoreDefinition;
 type Mapping = Record<string, unknown>;
 
 /** Keys every node of a kind may have beside its component's options. */
@@ -51,6 +53,16 @@ const ENVELOPE_KEYS: Readonly<Record<Kind, readonly string[]>> = {
   operator: ['type', 'from'],
   sink: ['type', 'from', 'batch'],
   dlq: ['type', 'batch'],
+  checkpoints: ['type'],
+};
+
+/** What each kind's `type` names, in messages. */
+const TYPE_LABELS: Readonly<Record<Kind, string>> = {
+  source: 'source',
+  operator: 'operator',
+  sink: 'sink',
+  dlq: 'sink',
+  checkpoints: 'checkpoint store',
 };
 
 /** YAML syntax errors listed before the rest are only counted. */
@@ -162,6 +174,9 @@ export async function parsePipeline(
   }
   let dlq: CheckedNode | undefined;
   if (isMapping(root.dlq)) dlq = await checkNode('dlq', 'dlq', root.dlq, ['dlq'], context);
+  let checkpoints: CheckedNode | undefined;
+  if (isMapping(root.checkpoints))
+    checkpoints = await checkNode('checkpoints', 'checkpoints', root.checkpoints, ['checkpoints'], context);
 
   // With a name used twice, `from` entries are ambiguous: the graph is checked once names are unique.
   if (!duplicated) {
@@ -194,6 +209,7 @@ export async function parsePipeline(
       .map((node): OperatorSpec => ({ ...spec(node), from: node.from })),
     sinks: checked.filter((node) => node.kind === 'sink').map(sinkSpec),
     dlq: dlq === undefined ? null : sinkSpec(dlq),
+    ...(checkpoints === undefined ? {} : { checkpoints: checkpointStoreSpec(checkpoints, configFile) }),
     runtime: runtimeSettings(isMapping(root.runtime) ? root.runtime : {}, configDir),
     ...(root.observability === undefined ? {} : { observability: readObservability(root.observability) }),
     secrets: [...tree.secrets],
@@ -304,8 +320,14 @@ async function checkNode(
   }
 
   const definitions: ReadonlyMap<string, Definition> =
-    kind === 'source' ? registry.sources : kind === 'operator' ? registry.operators : registry.sinks;
-  const label = kind === 'dlq' ? 'sink' : kind;
+    kind === 'source'
+      ? registry.sources
+      : kind === 'operator'
+        ? registry.operators
+        : kind === 'checkpoints'
+          ? (registry.checkpointStores ?? new Map())
+          : registry.sinks;
+  const label = TYPE_LABELS[kind];
   const type = node.type;
   if (type === undefined) {
     problem(
@@ -428,6 +450,10 @@ function graphOf(root: Mapping): GraphNode[] {
     }
   }
   return nodes;
+}
+
+function checkpointStoreSpec(node: CheckedNode, configFile: string): CheckpointStoreSpec {
+  return { type: node.type, options: node.options, origin: { file: configFile, path: node.path } };
 }
 
 function batchPolicy(batch: Mapping | undefined): BatchPolicy {

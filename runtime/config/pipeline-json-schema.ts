@@ -3,7 +3,7 @@ import { closeObjectSchemas } from './close-object-schemas.js';
 import { PIPELINE_SCHEMA } from './pipeline-schema.js';
 
 type JsonSchema = Record<string, unknown>;
-type Kind = 'source' | 'operator' | 'sink' | 'dlq';
+type Kind = 'source' | 'operator' | 'sink' | 'dlq' | 'checkpoints';
 
 /** What the schema needs of a component definition. */
 interface Described {
@@ -28,6 +28,9 @@ export function pipelineJsonSchema(registry: ComponentRegistry): JsonSchema {
   });
   const envelope = plain(PIPELINE_SCHEMA.envelope);
   const properties = envelope.properties as Record<string, JsonSchema>;
+  // A registry without checkpoint store types leaves the section out: the loader refuses any `type` in it.
+  const checkpointStores: ReadonlyMap<string, Described> = registry.checkpointStores ?? new Map();
+  const withCheckpoints = checkpointStores.size > 0;
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'Sluice pipeline',
@@ -41,6 +44,7 @@ export function pipelineJsonSchema(registry: ComponentRegistry): JsonSchema {
       operators: nodes('operator', String(properties.operators?.description), 0),
       sinks: nodes('sink', String(properties.sinks?.description), 1),
       dlq: { $ref: '#/definitions/dlq' },
+      ...(withCheckpoints ? { checkpoints: { $ref: '#/definitions/checkpoints' } } : {}),
       runtime: plain(PIPELINE_SCHEMA.runtime),
       observability: plain(PIPELINE_SCHEMA.observability),
     },
@@ -49,6 +53,7 @@ export function pipelineJsonSchema(registry: ComponentRegistry): JsonSchema {
       operator: nodeSchema('operator', registry.operators),
       sink: nodeSchema('sink', registry.sinks),
       dlq: nodeSchema('dlq', registry.sinks),
+      ...(withCheckpoints ? { checkpoints: nodeSchema('checkpoints', checkpointStores) } : {}),
     },
   };
 }
@@ -59,14 +64,16 @@ function nodeSchema(kind: Kind, definitions: ReadonlyMap<string, Described>): Js
     envelope.from = JSON.parse(JSON.stringify(PIPELINE_SCHEMA.from)) as JsonSchema;
   if (kind === 'sink' || kind === 'dlq')
     envelope.batch = JSON.parse(JSON.stringify(PIPELINE_SCHEMA.batch)) as JsonSchema;
-  const label = kind === 'dlq' ? 'sink' : kind;
+  const label = kind === 'dlq' ? 'sink' : kind === 'checkpoints' ? 'checkpoint store' : kind;
   const types = [...definitions.values()];
   return {
     type: 'object',
     description:
       kind === 'dlq'
         ? 'Where records set aside go: any sink type, without `from`.'
-        : `A ${label}: its \`type\` selects its options.`,
+        : kind === 'checkpoints'
+          ? String(PIPELINE_SCHEMA.envelope.properties.checkpoints.description)
+          : `A ${label}: its \`type\` selects its options.`,
     required: kind === 'operator' || kind === 'sink' ? ['type', 'from'] : ['type'],
     properties: {
       type: {

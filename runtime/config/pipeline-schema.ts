@@ -239,6 +239,7 @@ const nodes = (description: string, minProperties: number): TSchema =>
  *     path: ./out/orders.jsonl
  *     batch: { max_records: 1000, max_bytes: 8MiB, max_wait: 200ms, max_in_flight: 2 }
  * dlq: { type: file, path: ./out/dlq.jsonl, batch: {...} }   # optional; any sink type; no `from`
+ * checkpoints: { type: postgres, url: '${PG_URL}' }   # optional; default: files in runtime.state_dir
  * runtime:                              # optional; every field defaults from runtime/limits.ts DEFAULTS
  *   in_flight: { records: 20000, bytes: 64MiB }
  *   shutdown_timeout: 30s
@@ -291,6 +292,15 @@ export const PIPELINE_SCHEMA = {
       sinks: nodes('Where records land: name → { type, from, batch?, ...options }.', 1),
       dlq: Type.Optional(
         Type.Object({}, { description: 'Where records set aside go: any sink type, without `from`.' }),
+      ),
+      checkpoints: Type.Optional(
+        Type.Object(
+          {},
+          {
+            description:
+              'Where sources without an offset store of their own keep their checkpoints: a checkpoint store type and its options. Without it, files under `runtime.state_dir`.',
+          },
+        ),
       ),
       runtime: Type.Optional(runtime),
       observability: Type.Optional(observability),

@@ -3,7 +3,7 @@ import type { Edge } from '../pipeline-spec.js';
 
 /** A checked node of the graph, as {@link circularWatermarkWaits} reads it. */
 export interface WatermarkNode {
-  readonly kind: 'source' | 'operator' | 'sink' | 'dlq';
+  readonly kind: 'source' | 'operator' | 'sink' | 'dlq' | 'checkpoints';
   readonly name: string;
   readonly type: string;
   readonly from: readonly Edge[];

@@ -169,7 +169,7 @@ describe('loadPipeline', () => {
             line: 6,
             column: 1,
             message:
-              'extra: unknown key `extra`; expected one of `name`, `sources`, `operators`, `sinks`, `dlq`, `runtime`, `observability`',
+              'extra: unknown key `extra`; expected one of `name`, `sources`, `operators`, `sinks`, `dlq`, `checkpoints`, `runtime`, `observability`',
           },
         ]);
         return true;
