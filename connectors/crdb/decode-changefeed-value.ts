@@ -222,7 +222,11 @@ function enrichedTable(block: Row): string | undefined {
   return [...parts, table].join('.');
 }
 
-/** Primary-key column names for array keys: the `keyColumns` option, else enriched `source.primary_keys`. */
+/**
+ * Primary-key column names for array keys: the `keyColumns` option, else enriched `source.primary_keys`. The
+ * option is looked up by the table name and each shorter suffix of it (`db.public.t`, `public.t`, `t`), then the
+ * same without its last part, for a column family's topic (`t.family`).
+ */
 function keyNames(
   table: string | undefined,
   parts: ChangeParts,
@@ -230,9 +234,12 @@ function keyNames(
 ): readonly string[] | undefined {
   const configured = context.options.keyColumns;
   if (configured && table !== undefined) {
-    for (let name = table; ; name = name.slice(name.indexOf('.') + 1)) {
-      if (Object.hasOwn(configured, name)) return configured[name];
-      if (!name.includes('.')) break;
+    const withoutFamily = table.includes('.') ? [table.slice(0, table.lastIndexOf('.'))] : [];
+    for (const full of [table, ...withoutFamily]) {
+      for (let name = full; ; name = name.slice(name.indexOf('.') + 1)) {
+        if (Object.hasOwn(configured, name)) return configured[name];
+        if (!name.includes('.')) break;
+      }
     }
   }
   const primaryKeys = parts.sourceBlock?.primary_keys;

@@ -74,6 +74,17 @@ void describe('decodeChangefeedMessage: keys', () => {
     assert.deepEqual(change({ key: '[7]', value, topic: 'constructor' }, { keyColumns }).key, { '0': 7 });
   });
 
+  void test("a column family's topic (table.family) finds its table's key columns", () => {
+    const value = '{"after": {"id": 7}}';
+    const keyColumns = { orders: ['id'], 'orders.secret': ['other'] };
+    assert.deepEqual(change({ key: '[7]', value, topic: 'orders.primary' }, { keyColumns }).key, { id: 7 });
+    assert.deepEqual(change({ key: '[7]', value, topic: 'shop.public.orders.primary' }, { keyColumns }).key, {
+      id: 7,
+    });
+    // A family named in key_columns itself wins.
+    assert.deepEqual(change({ key: '[7]', value, topic: 'orders.secret' }, { keyColumns }).key, { other: 7 });
+  });
+
   void test('a key of the wrong length for the configured columns is a decode error naming both', () => {
     decodeError(
       { key: '["eu"]', value: '{"after": null}', topic: 'orders' },
