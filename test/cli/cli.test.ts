@@ -1,34 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice ARGS` as a user would, from source. `whileRunning` gets the child to signal it. */
-function sluice(args: string[], options: { cwd?: string; env?: Record<string, string>; whileRunning?: (child: ReturnType<typeof spawn>, output: () => string) => void } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    options.whileRunning?.(child, () => stdout + stderr);
-  });
-}
+import { sluice } from '../support/sluice-cli.js';
 
 async function workspace(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,30 +7,9 @@ import { replaySpec } from '../../cli/commands/replay.js';
 import { defaultRegistry } from '../../cli/registry.js';
 import { loadPipeline } from '../../runtime/config/index.js';
 import { usePostgres } from '../support/postgres.js';
+import { sluice } from '../support/sluice-cli.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 const pg = usePostgres();
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice ARGS` from source, as a user would. */
-function sluice(args: string[], env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** 50 generated orders into a file, checkpoints in the table `pipeline_state` of `${PG_URL}`. */
 const PIPELINE = `name: pg-checkpoints
@@ -57,7 +35,7 @@ test('sluice run keeps checkpoints in the configured Postgres table and resumes 
   const file = join(dir, 'pipeline.yaml');
   await writeFile(file, PIPELINE);
 
-  const ran = await sluice(['run', file], { PG_URL: db.url });
+  const ran = await sluice(['run', file], { env: { PG_URL: db.url } });
   assert.equal(ran.code, 0, ran.stderr);
   assert.match(ran.stdout, /read 50 records, wrote 50/);
   const { rows } = await db.pool.query<{ pipeline_key: string; checkpoint: unknown }>(
@@ -68,7 +46,7 @@ test('sluice run keeps checkpoints in the configured Postgres table and resumes 
   ]);
   assert.deepEqual(await filesUnder(join(dir, 'state')), []);
 
-  const again = await sluice(['run', file], { PG_URL: db.url });
+  const again = await sluice(['run', file], { env: { PG_URL: db.url } });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /read 0 records, wrote 0/);
   const written = (await readFile(join(dir, 'out', 'orders.jsonl'), 'utf8')).trim().split('\n');

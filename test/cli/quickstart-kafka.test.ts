@@ -1,30 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
-
-/** Runs `sluice ARGS` from source in `cwd`, as a user would. */
-function sluice(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
-      cwd,
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { sluice } from '../support/sluice-cli.js';
 
 /** A count as the summary prints it (`3,000`) back to a number. */
 function counted(pattern: RegExp, text: string): number {
@@ -36,7 +15,7 @@ function counted(pattern: RegExp, text: string): number {
 describe('sluice quickstart --mode kafka', () => {
   test('produces orders into a mock Kafka cluster, consumes them into Postgres, and stops by itself', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-quickstart-kafka-'));
-    const ran = await sluice(['quickstart', '--mode', 'kafka', '--records', '3000'], dir);
+    const ran = await sluice(['quickstart', '--mode', 'kafka', '--records', '3000'], { cwd: dir });
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /produced 3,000 orders into Kafka topic "orders"/);
     assert.equal(

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,16 +6,10 @@ import { test } from 'node:test';
 import { freePort } from '../../cli/embedded-postgres.js';
 import { usePostgres } from '../support/postgres.js';
 import { useRegistryPeer } from '../support/schema-registry-peer.js';
+import { sluice, type Ran } from '../support/sluice-cli.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 const pg = usePostgres();
 const schemaRegistry = useRegistryPeer();
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs `sluice validate [--connect] pipeline.yaml` in a directory holding `yaml` as pipeline.yaml. */
 async function validate(
@@ -25,25 +18,9 @@ async function validate(
 ): Promise<Ran> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-validate-connect-'));
   await writeFile(join(dir, 'pipeline.yaml'), yaml);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        import.meta.resolve('tsx'),
-        CLI,
-        'validate',
-        ...(options.connect === false ? [] : ['--connect']),
-        'pipeline.yaml',
-      ],
-      { cwd: dir, env: { ...process.env, ...options.env } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return sluice(['validate', ...(options.connect === false ? [] : ['--connect']), 'pipeline.yaml'], {
+    cwd: dir,
+    env: options.env ?? {},
   });
 }
 
