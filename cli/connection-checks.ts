@@ -4,6 +4,8 @@ import {
   type CrdbSinklessSourceConfig,
   SchemaRegistry,
 } from '../connectors/crdb/index.js';
+import { checkKafkaBrokers } from '../connectors/kafka/index.js';
+import type { SettingValue } from '../connectors/kafka/client-settings.js';
 import { checkCdcPrerequisites } from '../connectors/postgres/cdc-prerequisites.js';
 import type { PostgresCdcConfig } from '../connectors/postgres/cdc-config.js';
 import { describeTarget, poolConfig } from '../connectors/postgres/connection.js';
@@ -19,7 +21,8 @@ export type ConnectionCheck = (options: Record<string, unknown>) => Promise<Conf
  * What `sluice validate --connect` checks, by node type (sources and sinks have distinct type names): Postgres
  * sink tables (`checkPostgresTarget`), `postgres_cdc` prerequisites (`checkCdcPrerequisites`, inside a
  * transaction that is rolled back, so a publication it would create is not left behind), sinkless CockroachDB
- * changefeeds (`checkCrdbSinkless`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the
+ * changefeeds (`checkCrdbSinkless`), Kafka clusters and source topics (`checkKafkaBrokers`, for `kafka` and
+ * `crdb_kafka`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the
  * composition root, because connectors do not import each other and the runtime imports no connector.
  */
 export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<string, ConnectionCheck>([
@@ -32,8 +35,21 @@ export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<s
       return checkCrdbSinkless({ url: config.url, tables: config.tables });
     },
   ],
-  ['crdb_kafka', (options) => checkSchemaRegistry(options)],
+  ['crdb_kafka', async (options) => [...(await checkKafkaNode(options)), ...(await checkSchemaRegistry(options))]],
+  ['kafka', (options) => checkKafkaNode(options)],
 ]);
+
+/**
+ * A Kafka source's or sink's cluster answers with the node's settings and, for a source with `topics`, has them.
+ * (Source and sink share the type name `kafka`; only a source has `topics`.)
+ */
+function checkKafkaNode(options: Record<string, unknown>): Promise<ConfigIssue[]> {
+  return checkKafkaBrokers({
+    brokers: options.brokers as string,
+    settings: options.settings as Record<string, SettingValue> | undefined,
+    topics: Array.isArray(options.topics) ? (options.topics as string[]) : undefined,
+  });
+}
 
 /** An Avro `crdb_kafka` source's registry answers (with the URL's credentials); no issue for JSON. */
 async function checkSchemaRegistry(options: Record<string, unknown>): Promise<ConfigIssue[]> {

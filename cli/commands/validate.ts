@@ -19,8 +19,9 @@ export interface ValidateOptions {
 
 /**
  * `sluice validate [--connect] FILE`: exit 0 when valid; otherwise every problem as `FILE:LINE:COL: message` and
- * exit 2. With `connect`, a valid config's Postgres sinks, `postgres_cdc` sources and sinkless CockroachDB sources
- * are then checked against their servers, each problem reported at its node's option.
+ * exit 2. With `connect`, a valid config's nodes that have a connection check (`CONNECTION_CHECKS`: Postgres,
+ * CockroachDB, Kafka, schema registries) are then checked against their servers, each problem reported at its
+ * node's option.
  */
 export async function validateCommand(file: string, options: ValidateOptions = {}): Promise<number> {
   let spec: PipelineSpec;

@@ -7,3 +7,5 @@ export type { KafkaSink, KafkaSinkOptions } from './kafka-sink.js';
 export { DecodeError } from './decode-error.js';
 export { messagePosition } from './message-to-record.js';
 export type { KafkaMessageDecoder, DecodedMessage } from './message-decoder.js';
+export { checkKafkaBrokers } from './broker-check.js';
+export type { KafkaBrokerCheck } from './broker-check.js';

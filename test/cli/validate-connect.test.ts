@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../cli/embedded-postgres.js';
 import { usePostgres } from '../support/postgres.js';
+import { useKafka } from '../support/kafka.js';
 import { useRegistryPeer } from '../support/schema-registry-peer.js';
 import { sluice, type Ran } from '../support/sluice-cli.js';
 
 const pg = usePostgres();
 const schemaRegistry = useRegistryPeer();
+const kafka = useKafka();
 
 /** Runs `sluice validate [--connect] pipeline.yaml` in a directory holding `yaml` as pipeline.yaml. */
 async function validate(
@@ -123,7 +125,7 @@ test("validate --connect checks an Avro crdb_kafka source's schema registry with
 sources:
   feed:
     type: crdb_kafka
-    brokers: 127.0.0.1:9092
+    brokers: '\${BROKERS}'
     group: g
     topics: [accounts]
     format: avro
@@ -131,10 +133,11 @@ sources:
 sinks:
   out: { from: feed, type: file, path: ./out.jsonl }
 `;
-  const good = await validate(yaml, { env: { REGISTRY_URL: schemaRegistry.url } });
+  await kafka.produce('accounts', [{ value: '{}' }]);
+  const good = await validate(yaml, { env: { REGISTRY_URL: schemaRegistry.url, BROKERS: kafka.brokers } });
   assert.equal(good.code, 0, good.stdout + good.stderr);
   const wrong = schemaRegistry.url.replace('p%40ss', 'guessed');
-  const bad = await validate(yaml, { env: { REGISTRY_URL: wrong } });
+  const bad = await validate(yaml, { env: { REGISTRY_URL: wrong, BROKERS: kafka.brokers } });
   assert.equal(bad.code, 2, bad.stdout + bad.stderr);
   assert.match(
     bad.stderr,
@@ -144,6 +147,43 @@ sinks:
     ),
   );
   assert.doesNotMatch(bad.stderr, /guessed/);
+});
+
+test('validate --connect reads the Kafka cluster of a kafka source and sink: a missing topic, brokers that do not answer', async () => {
+  await kafka.produce('present', [{ value: '{}' }]);
+  const yaml = (sinkBrokers: string) => `name: validate-kafka
+sources:
+  events:
+    type: kafka
+    brokers: '\${BROKERS}'
+    group: g
+    topics: [present, absent]
+sinks:
+  out:
+    from: events
+    type: kafka
+    brokers: '${sinkBrokers}'
+    topic: copied
+`;
+  const good = yaml('${BROKERS}').replace('[present, absent]', '[present]');
+  const fine = await validate(good, { env: { BROKERS: kafka.brokers } });
+  assert.equal(fine.code, 0, fine.stdout + fine.stderr);
+  const port = await freePort();
+  const bad = yaml(`127.0.0.1:${port}`);
+  const ran = await validate(bad, { env: { BROKERS: kafka.brokers } });
+  assert.equal(ran.code, 2, ran.stdout + ran.stderr);
+  const lines = ran.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, ran.stderr);
+  assert.equal(
+    lines[0],
+    `pipeline.yaml:${positionOf(bad, 'absent')}: sources.events.topics.1: topic "absent" does not exist on the Kafka cluster at ${kafka.brokers}`,
+  );
+  assert.match(
+    lines[1]!,
+    new RegExp(
+      `^pipeline\\.yaml:${positionOf(bad, `'127.0.0.1:${port}'`)}: sinks\\.out\\.brokers: cannot read the metadata of the Kafka cluster at 127\\.0\\.0\\.1:${port}: `,
+    ),
+  );
 });
 
 test('validate without --connect does not connect', async () => {
