@@ -31,6 +31,13 @@ const LONGEST_IDLE_WAIT_MS = 8;
 /** Pauses between attempts of a decoder's `prepare` that failed: doubling up to the longest (which also bounds how long a stop waits for it). */
 const FIRST_PREPARE_RETRY_MS = 50;
 const LONGEST_PREPARE_RETRY_MS = 1_000;
+/** Pause before a closing source sends again a commit the group refused while it rebalances. */
+const COMMIT_RETRY_MS = 100;
+/** How a group refuses commits while it rebalances: the same commit is taken once the rebalance settles. */
+const REBALANCE_ERRORS: ReadonlySet<number> = new Set([
+  ERRORS.ERR_REBALANCE_IN_PROGRESS,
+  ERRORS.ERR_ILLEGAL_GENERATION,
+]);
 
 /** Everything a {@link KafkaSource} needs, already validated (see `source.ts` for the YAML options). */
 export interface KafkaSourceOptions {
@@ -54,7 +61,10 @@ export interface KafkaSourceOptions {
   readonly maxPendingPerPartition: number;
   /** How often acknowledged offsets are committed, at most, in milliseconds. */
   readonly commitIntervalMs: number;
-  /** Longest a revoke waits for the revoked partitions' batches to be acknowledged, in milliseconds. */
+  /**
+   * Longest a revoke waits for the revoked partitions' batches to be acknowledged, and a close for the group to take
+   * its commit, in milliseconds.
+   */
   readonly revokeTimeoutMs: number;
   /** Longest one librdkafka poll waits for the next message, in milliseconds (it holds a libuv worker thread meanwhile). */
   readonly pollTimeoutMs: number;
@@ -111,11 +121,14 @@ const CONSUMER_DEFAULTS: Record<string, SettingValue> = {
  *   acknowledged prefix (last acknowledged offset + 1), so everything before it reached every sink or the DLQ.
  *   Commits go out at most every `commitIntervalMs`, on revoke and on close; a crash loses at most the
  *   acknowledgements since the last commit, and those records are read again.
+ * - A close commits every acknowledged offset before the member leaves the group, those of partitions revoked
+ *   meanwhile included. A group refuses commits while it rebalances, so a refused commit is sent again (polling on,
+ *   to serve the rebalance) for up to `revokeTimeoutMs`.
  * - A message that cannot be decoded is handed to the runtime as a dead letter and counts for commit once the
  *   batch is acknowledged (that is, once the DLQ has it).
  * - On revoke, nothing more is handed out from the revoked partitions; the revoke waits up to `revokeTimeoutMs` for
- *   their outstanding batches, commits their acknowledged prefix, then completes. Batches acknowledged after that
- *   are ignored: the new owner reads them again from the committed offset.
+ *   their outstanding batches, commits their acknowledged prefix (and every other owned partition's), then completes.
+ *   Batches acknowledged after that are ignored: the new owner reads them again from the committed offset.
  * - Memory is bounded: a partition holding `maxPendingPerPartition` messages (buffered plus unacknowledged) is
  *   paused and resumed when it falls to half, and librdkafka's prefetch queue is capped (`queued.max.messages.kbytes`).
  * - A background loop keeps polling librdkafka (it returns nothing for paused partitions), so rebalances and
@@ -142,7 +155,12 @@ export class KafkaSource implements Source {
   #polling: Promise<void> = Promise.resolve();
   #rebalancing: Promise<void> = Promise.resolve();
   #commitTimer: NodeJS.Timeout | undefined;
+  /** When the close in progress stops trying to commit, in epoch milliseconds (undefined until `close`). */
+  #stopDeadline: number | undefined;
+  /** True while the consumer disconnects: node-rdkafka refuses commits then. */
   #closing = false;
+  /** The librdkafka code of the last commit that failed, for a closing source to tell a rebalance from the rest. */
+  #commitFailure: number | undefined;
   #closed: Promise<void> | undefined;
   #cooperative: boolean | undefined;
   readonly #warned = new Set<string>();
@@ -205,7 +223,7 @@ export class KafkaSource implements Source {
     context.signal.addEventListener('abort', this.#onAbort, { once: true });
     this.#running = true;
     this.#polling = this.#poll(consumer);
-    this.#commitTimer = setInterval(() => this.#commit(false), options.commitIntervalMs);
+    this.#commitTimer = setInterval(() => this.#commit(), options.commitIntervalMs);
     this.#commitTimer.unref();
     context.logger.info(
       { group: options.group, topics: options.topics },
@@ -269,10 +287,11 @@ export class KafkaSource implements Source {
   }
 
   #reset(): void {
-    this.#states.clear();
+    this.#forgetPartitions();
     this.#buffer = [];
     this.#head = 0;
     this.#failure = undefined;
+    this.#stopDeadline = undefined;
     this.#closing = false;
     this.#closed = undefined;
     this.#cooperative = undefined;
@@ -284,15 +303,16 @@ export class KafkaSource implements Source {
   async #shutdown(): Promise<void> {
     const consumer = this.#consumer;
     if (consumer === undefined) return;
-    this.#running = false;
     clearInterval(this.#commitTimer);
     if (this.#onAbort) this.#context?.signal.removeEventListener('abort', this.#onAbort);
+    this.#stopDeadline = Date.now() + this.#options.revokeTimeoutMs;
     this.#notify();
-    await this.#polling;
-    this.#commit(true);
-    this.#closing = true;
-    this.#notify();
+    // Polling goes on meanwhile: it serves the commits' answers and the rebalance in progress, if any.
+    await this.#commitBeforeLeaving(this.#stopDeadline);
     await this.#rebalancing;
+    this.#running = false;
+    await this.#polling;
+    this.#closing = true;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);
       consumer.disconnect(() => {
@@ -301,10 +321,56 @@ export class KafkaSource implements Source {
       });
     });
     await this.#rebalancing;
-    this.#states.clear();
+    this.#forgetPartitions();
     this.#buffer = [];
     this.#head = 0;
     this.#consumer = undefined;
+  }
+
+  /** Marks every owned partition's state revoked and drops it: acknowledgements of its batches are then ignored. */
+  #forgetPartitions(): void {
+    for (const state of this.#states.values()) state.revoked = true;
+    this.#states.clear();
+  }
+
+  /**
+   * Commits every owned partition's acknowledged prefix before the member leaves the group, sending a refused commit
+   * again until the group takes it or `deadline` passes.
+   */
+  async #commitBeforeLeaving(deadline: number): Promise<void> {
+    for (;;) {
+      this.#commitFailure = undefined;
+      await this.#commitAnswered([...this.#states.values()], deadline);
+      const uncommitted = [...this.#states.values()].filter((state) => state.commitPending);
+      if (uncommitted.length === 0) return;
+      const failure = this.#commitFailure;
+      if (Date.now() >= deadline || (failure !== undefined && !REBALANCE_ERRORS.has(failure))) {
+        this.#logger?.warn(
+          { partitions: uncommitted.map((state) => PartitionState.keyOf(state.topic, state.partition)) },
+          `kafka source "${this.#context?.name}" could not commit its last acknowledged offsets before closing; the next owner reads those records again`,
+        );
+        return;
+      }
+      if (failure !== undefined)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(COMMIT_RETRY_MS, deadline - Date.now())));
+    }
+  }
+
+  /**
+   * Commits the acknowledged prefix of `states` the group may not have yet, and resolves once every commit sent is
+   * answered, or at `deadline`. A commit already in flight is waited for first: it may yet fail.
+   */
+  async #commitAnswered(states: readonly PartitionState[], deadline: number): Promise<void> {
+    await this.#commitsAnswered(states, deadline);
+    this.#commit(states);
+    await this.#commitsAnswered(states, deadline);
+  }
+
+  /** Resolves once no commit of `states` awaits its answer, or at `deadline`. */
+  async #commitsAnswered(states: readonly PartitionState[], deadline: number): Promise<void> {
+    while (Date.now() < deadline && states.some((state) => state.commitUnanswered)) {
+      await this.#nextChange(deadline - Date.now());
+    }
   }
 
   async #poll(consumer: Kafka.KafkaConsumer): Promise<void> {
@@ -512,38 +578,38 @@ export class KafkaSource implements Source {
     }
   }
 
-  /** Commits each owned partition's acknowledged prefix when it moved since the last commit. */
-  #commit(sync: boolean, states: Iterable<PartitionState> = this.#states.values()): void {
+  /**
+   * Sends each partition's acknowledged prefix when it moved since the last commit sent. The commit is asynchronous
+   * (`commitSync` would hold the event loop, for seconds while the group rebalances): `#onCommitted` gets its answer.
+   */
+  #commit(states: Iterable<PartitionState> = this.#states.values()): void {
     const consumer = this.#consumer;
     if (consumer === undefined) return;
     const offsets: TopicPartitionOffset[] = [];
     const committing: PartitionState[] = [];
     for (const state of states) {
       const offset = state.commitOffset;
-      // A synchronous commit (revoke, close) does not trust an asynchronous one still in flight: it may yet fail.
-      const done = sync ? state.committed : state.commitSent;
-      if (state.revoked || offset === undefined || offset === done) continue;
+      if (state.revoked || offset === undefined || offset === state.commitSent) continue;
       offsets.push({ topic: state.topic, partition: state.partition, offset });
       committing.push(state);
     }
     if (offsets.length === 0) return;
     try {
-      if (sync) consumer.commitSync(offsets);
-      else consumer.commit(offsets);
-      committing.forEach((state, index) => {
-        state.commitSent = offsets[index]!.offset;
-        if (sync) state.committed = offsets[index]!.offset;
-      });
+      consumer.commit(offsets);
+      committing.forEach((state, index) => (state.commitSent = offsets[index]!.offset));
     } catch (error) {
-      this.#logger?.warn(
-        { err: error, offsets },
-        `kafka source "${this.#context?.name}" could not commit offsets; they are committed later or read again`,
+      this.#commitFailure = kafkaErrorCode(error) ?? ERRORS.ERR__FAIL;
+      this.#warnOnce(
+        `commit:${messageOf(error)}`,
+        error,
+        'could not commit offsets; they are committed later or read again',
       );
     }
   }
 
   #onCommitted(error: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]): void {
     if (error && error.code !== ERRORS.ERR__NO_OFFSET) {
+      this.#commitFailure = error.code;
       this.#warnOnce(
         `commit:${error.code}`,
         error,
@@ -553,16 +619,31 @@ export class KafkaSource implements Source {
         const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
         if (state?.commitSent === offset.offset) state.commitSent = undefined;
       }
-      return;
+    } else {
+      for (const offset of offsets) {
+        const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
+        if (state !== undefined && offset.offset >= 0)
+          state.committed = Math.max(state.committed ?? 0, offset.offset);
+      }
     }
-    for (const offset of offsets) {
-      const state = this.#states.get(PartitionState.keyOf(offset.topic, offset.partition));
-      if (state !== undefined && offset.offset >= 0)
-        state.committed = Math.max(state.committed ?? 0, offset.offset);
-    }
+    this.#notify();
   }
 
   #onRebalance(consumer: Kafka.KafkaConsumer, error: LibrdKafkaError, assignment: TopicPartition[]): void {
+    const code = kafkaErrorCode(error);
+    if (consumer !== this.#consumer) {
+      // The consumer of an earlier connection, whose close stopped waiting for its disconnect: it owns no state here,
+      // and its disconnect waits for the revoke to be completed.
+      if (code !== ERRORS.ERR__ASSIGN_PARTITIONS) {
+        try {
+          if (consumer.rebalanceProtocol() === 'COOPERATIVE') consumer.incrementalUnassign(assignment);
+          else consumer.unassign();
+        } catch (failure) {
+          this.#warnOnce(`unassign:${messageOf(failure)}`, failure, 'could not complete a revoke');
+        }
+      }
+      return;
+    }
     if (this.#cooperative === undefined) {
       try {
         this.#cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
@@ -570,7 +651,6 @@ export class KafkaSource implements Source {
         // Asked again at the next rebalance.
       }
     }
-    const code = kafkaErrorCode(error);
     const step =
       code === ERRORS.ERR__ASSIGN_PARTITIONS
         ? async () => this.#assign(consumer, assignment)
@@ -624,17 +704,25 @@ export class KafkaSource implements Source {
     );
     for (const state of states) state.revoking = true;
     this.#dropBuffered(new Set(states));
-    const deadline = Date.now() + this.#options.revokeTimeoutMs;
-    while (!this.#closing && Date.now() < deadline && states.some((state) => state.tracker.pending > 0)) {
+    const deadline = Math.min(Date.now() + this.#options.revokeTimeoutMs, this.#stopDeadline ?? Infinity);
+    // A closing source waits for no more acknowledgements: the pipeline drained before it closed.
+    while (
+      this.#stopDeadline === undefined &&
+      Date.now() < deadline &&
+      states.some((state) => state.tracker.pending > 0)
+    ) {
       await this.#nextChange(deadline - Date.now());
     }
     const outstanding = states.reduce((sum, state) => sum + state.tracker.pending, 0);
-    if (outstanding > 0 && !this.#closing) {
+    if (outstanding > 0 && this.#stopDeadline === undefined) {
       this.#logger?.warn(
         `kafka source "${this.#context?.name}": ${outstanding} batch(es) of revoked partitions were not acknowledged within ${this.#options.revokeTimeoutMs} ms; the new owner reads them again`,
       );
     }
-    if (!this.#closing) this.#commit(true, states);
+    // Every owned partition's prefix, not only the revoked ones': the group takes commits now, and refuses them while
+    // the rebalance that follows runs, which a closing source may not outlast. While the consumer disconnects,
+    // node-rdkafka refuses commits: the close committed before.
+    if (!this.#closing) await this.#commitAnswered([...this.#states.values()], deadline);
     for (const state of states) {
       if (state.paused) {
         try {
@@ -643,6 +731,9 @@ export class KafkaSource implements Source {
           // The consumer is closing: nothing stays paused.
         }
       }
+      // A closing source keeps what the group refused to commit, and commits it before it leaves: the new owner then
+      // reads less again, or, if it committed more meanwhile, some records twice (at least once allows both).
+      if (this.#stopDeadline !== undefined && state.commitPending) continue;
       state.revoked = true;
       this.#states.delete(PartitionState.keyOf(state.topic, state.partition));
     }

@@ -3,8 +3,9 @@ import { AckTracker } from '../../runtime/ack-tracker.js';
 /**
  * What the Kafka source knows about one partition it owns: batches handed out and acknowledged (an
  * {@link AckTracker} of "next offset to read" positions), messages buffered locally, whether it is paused for
- * backpressure, and the offsets committed. A new object is made on every assignment, so acknowledgements of batches
- * read under an earlier assignment find `revoked` set and are ignored.
+ * backpressure, and the offsets committed. A new object is made on every assignment, and the old one is marked
+ * `revoked` when its partition is revoked or its connection closes, so acknowledgements of batches read under an
+ * earlier assignment or connection are ignored.
  */
 export class PartitionState {
   readonly topic: string;
@@ -19,7 +20,7 @@ export class PartitionState {
   paused = false;
   /** True from the moment a revoke starts: nothing more is handed out from this partition. */
   revoking = false;
-  /** True once revoked: late acknowledgements are ignored. */
+  /** True once revoked or closed with its connection: late acknowledgements are ignored. */
   revoked = false;
   /** The offset of the last commit sent and not known to have failed. */
   commitSent: number | undefined;
@@ -43,6 +44,16 @@ export class PartitionState {
   /** The offset that may be committed now: the end of the acknowledged prefix. */
   get commitOffset(): number | undefined {
     return this.tracker.committable;
+  }
+
+  /** True while the acknowledged prefix is ahead of the offset the group is known to have committed. */
+  get commitPending(): boolean {
+    return this.commitOffset !== undefined && this.commitOffset !== this.committed;
+  }
+
+  /** True while a commit was sent and is neither confirmed nor known to have failed. */
+  get commitUnanswered(): boolean {
+    return this.commitSent !== undefined && this.commitSent !== this.committed;
   }
 
   /** Messages held for this partition: buffered plus handed out and unacknowledged. */

@@ -79,7 +79,7 @@ export const KAFKA_CONSUMER_PROPERTIES = {
       minimum: 0,
       default: 10_000,
       description:
-        "Longest a rebalance waits for the revoked partitions' records to be written before giving them up.",
+        "Longest a rebalance waits for the revoked partitions' records to be written before giving them up, and a close for the group to take its last commit (refused while the group rebalances).",
     }),
   ),
   settings: Type.Optional(settingsSchema),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import Kafka from 'node-rdkafka';
 import { kafkaSource } from '../../../connectors/kafka/source.js';
 import type { KafkaSource } from '../../../connectors/kafka/kafka-source.js';
 import { Decimal } from '../../../runtime/decimal.js';
@@ -60,6 +61,101 @@ async function waitForCommitted(
     if (Date.now() > deadline)
       assert.fail(`committed ${JSON.stringify([...committed])}, expected ${JSON.stringify([...expected])}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The committed offset of each of the topic's 4 partitions in `group` (null: none), read without joining the group. */
+async function committedOffsets(group: string, topic: string): Promise<(number | null)[]> {
+  const probe = new Kafka.KafkaConsumer(
+    { 'bootstrap.servers': kafka.brokers, 'group.id': group, 'enable.auto.commit': false },
+    {},
+  );
+  await new Promise<void>((resolve, reject) =>
+    probe.connect({}, (error) => (error ? reject(new Error(error.message)) : resolve())),
+  );
+  try {
+    const partitions = [0, 1, 2, 3];
+    const offsets = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
+      probe.committed(
+        partitions.map((partition) => ({ topic, partition })),
+        10_000,
+        (error, committed) => (error ? reject(new Error(error.message)) : resolve(committed)),
+      ),
+    );
+    return partitions.map((partition) => {
+      const offset = offsets.find((committed) => committed.partition === partition)?.offset;
+      return offset !== undefined && offset >= 0 ? offset : null;
+    });
+  } finally {
+    await new Promise<void>((resolve) => probe.disconnect(() => resolve()));
+  }
+}
+
+/**
+ * Starts a plain consumer joining `group` as a second member (cooperative-sticky, like the source; it never commits)
+ * and resolves once its JoinGroup request is out: from then on the group is rebalancing, which the mock cluster
+ * keeps it for `session.timeout.ms` − 1 s while it waits for the other members to rejoin.
+ */
+async function startJoining(group: string, topic: string): Promise<Kafka.KafkaConsumer> {
+  const joiner = new Kafka.KafkaConsumer(
+    {
+      'bootstrap.servers': kafka.brokers,
+      'group.id': group,
+      'enable.auto.commit': false,
+      'partition.assignment.strategy': 'cooperative-sticky',
+      'statistics.interval.ms': 50,
+      rebalance_cb: true,
+      ...FAST_GROUP,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  await new Promise<void>((resolve, reject) =>
+    joiner.connect({}, (error) => (error ? reject(new Error(error.message)) : resolve())),
+  );
+  const joining = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no JoinGroup request for ${group} within 20 s`)),
+      20_000,
+    );
+    joiner.on('event.stats', (stats: { message: string }) => {
+      const { cgrp } = JSON.parse(stats.message) as { cgrp?: { join_state?: string } };
+      if (cgrp?.join_state !== 'wait-join') return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  joiner.subscribe([topic]);
+  // Flowing mode polls, which serves the statistics and the rebalance.
+  joiner.consume();
+  try {
+    await joining;
+  } catch (error) {
+    await new Promise<void>((resolve) => joiner.disconnect(() => resolve()));
+    throw error;
+  }
+  return joiner;
+}
+
+/**
+ * Closes `source` as when librdkafka's disconnect outlasts the close's wait for it (10 s): the disconnect goes on, but
+ * the close completes before librdkafka revokes the partitions. Only the consumer of `group` is affected.
+ */
+async function closeBeforeDisconnected(source: KafkaSource, group: string): Promise<void> {
+  type Disconnect = (this: Kafka.KafkaConsumer, callback?: (error: null) => void) => Kafka.KafkaConsumer;
+  const prototype = Kafka.KafkaConsumer.prototype as unknown as { disconnect: Disconnect };
+  const inherited = prototype.disconnect;
+  prototype.disconnect = function (callback) {
+    const config = (this as unknown as { globalConfig: Record<string, unknown> }).globalConfig;
+    if (config['group.id'] !== group) return inherited.call(this, callback);
+    inherited.call(this);
+    callback?.(null);
+    return this;
+  };
+  try {
+    await source.close();
+  } finally {
+    // The override shadowed the method KafkaConsumer inherits.
+    delete (prototype as Partial<typeof prototype>).disconnect;
   }
 }
 
@@ -359,6 +455,83 @@ describe('kafka source', { concurrency: true }, () => {
       secondContext.controller.abort();
       await Promise.all(runners);
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  test('after a reconnect, a late acknowledgement of an earlier batch does not resume a partition the new connection paused', async () => {
+    const topic = uniqueTopic('late-ack');
+    await kafka.produce(
+      topic,
+      Array.from({ length: 200 }, (_, index) => ({ value: JSON.stringify({ n: index }), partition: 0 })),
+    );
+    const group = uniqueTopic('g');
+    const source = await createSource({
+      group,
+      topics: [topic],
+      batch_records: 10,
+      max_pending_per_partition: 40,
+    });
+    await source.connect(sourceContext('events'));
+    let earlier: SourceBatch[];
+    try {
+      // Nothing acknowledged: the partition is paused, and nothing is committed.
+      earlier = await readUntil(source, (read) => messageCount(read) >= 40);
+    } finally {
+      await closeBeforeDisconnected(source, group);
+    }
+    await source.connect(sourceContext('events'));
+    try {
+      await readUntil(source, (read) => messageCount(read) >= 40);
+      for (const batch of earlier) batch.ack();
+      // Whatever the late acknowledgements did would show by now: a resumed partition fetches its 160 others at once.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const [lag] = source.lag();
+      assert.equal(lag!.paused, true);
+      assert.ok(
+        lag!.position! >= 40 && lag!.position! <= 40 + 2 * 10,
+        `fetched up to ${lag!.position} while paused`,
+      );
+    } finally {
+      await source.close();
+    }
+  });
+
+  test('a clean close while a second member joins the group commits every acknowledged offset before leaving', async () => {
+    const topic = uniqueTopic('close-rebalance');
+    const group = uniqueTopic('g');
+    const perPartition = 25;
+    await kafka.produce(
+      topic,
+      Array.from({ length: 4 * perPartition }, (_, index) => ({
+        value: JSON.stringify({ n: index }),
+        partition: index % 4,
+      })),
+    );
+    // No periodic commit: only the close commits. The mock cluster ends a rebalance once the leader syncs, and refuses
+    // a member syncing after that, which rejoins: another round (5 s here) in which the group refuses commits. On a
+    // busy machine that can happen several times in a row, so the close gets time for many rounds.
+    const first = await createSource({
+      group,
+      topics: [topic],
+      commit_interval_ms: 3_600_000,
+      revoke_timeout_ms: 60_000,
+    });
+    await first.connect(sourceContext('first'));
+    let joiner: Kafka.KafkaConsumer | undefined;
+    try {
+      const batches = await readUntil(first, (read) => messageCount(read) >= 4 * perPartition);
+      for (const batch of batches) batch.ack();
+      joiner = await startJoining(group, topic);
+      await first.close();
+      assert.deepEqual(await committedOffsets(group, topic), [
+        perPartition,
+        perPartition,
+        perPartition,
+        perPartition,
+      ]);
+    } finally {
+      await first.close();
+      if (joiner) await new Promise<void>((resolve) => joiner!.disconnect(() => resolve()));
     }
   });
 });
