@@ -11,9 +11,12 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
  * The wider type an existing column needs to hold `value` without loss, or null when it holds it already (or
  * when no compatible widening exists: then Postgres refuses the value and the record is isolated).
  * Widenings: `smallint`/`integer` → `bigint` → `numeric` by the value's magnitude and fraction, `real` →
- * `double precision` when a number has more precision than a float4 keeps.
+ * `double precision` when a number has more precision than a float4 keeps, `real`/`double precision` → `numeric`
+ * for a {@link Decimal} (exact digits a float would round, such as `26.30`).
  */
 export function widenedType(columnType: string, value: Value): string | null {
+  if ((columnType === 'real' || columnType === 'double precision') && value instanceof Decimal)
+    return 'numeric';
   const range = RANGES[columnType];
   if (range) {
     const integer = integerOf(value);
