@@ -5,6 +5,7 @@ import { NotConnectedError } from '../../runtime/errors.js';
 import type { ChangeRecord } from '../../runtime/record.js';
 import type { Sink, SinkContext, WriteResult } from '../../runtime/sink.js';
 import type { SettingValue } from './client-settings.js';
+import { connectKafkaClient } from './connect-client.js';
 import { EncodeError } from './encode-error.js';
 import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
 import { type MessageEncoding, recordToMessage } from './record-to-message.js';
@@ -99,19 +100,10 @@ export class KafkaSink implements Sink {
     producer.on('event.error', (error) =>
       this.#logger?.warn({ err: error }, `kafka sink "${this.#name}": librdkafka reported an error`),
     );
-    await new Promise<void>((resolve, reject) =>
-      producer.connect({ timeout: 30_000 }, (error) =>
-        error
-          ? reject(
-              kafkaFailure(
-                'KAFKA_CONNECT_FAILED',
-                `connecting sink "${context.name}" to Kafka brokers ${options.brokers}`,
-                error,
-              ),
-            )
-          : resolve(),
-      ),
-    );
+    await connectKafkaClient(producer, {
+      doing: `connecting sink "${context.name}" to Kafka brokers ${options.brokers}`,
+      timeoutMs: 30_000,
+    });
     producer.setPollInterval(5);
     this.#producer = producer;
   }

@@ -12,6 +12,7 @@ import type { ChangeRecord } from '../../runtime/record.js';
 import type { Source, SourceBacklog, SourceBatch, SourceContext } from '../../runtime/source.js';
 import type { SettingValue } from './client-settings.js';
 import { DecodeError } from './decode-error.js';
+import { connectKafkaClient } from './connect-client.js';
 import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
 import type { KafkaMessageDecoder } from './message-decoder.js';
 import { type MessageDecoding, messagePosition, messageToRecord } from './message-to-record.js';
@@ -194,19 +195,10 @@ export class KafkaSource implements Source {
       { 'auto.offset.reset': options.start },
     );
     consumer.on('event.error', (error) => this.#onClientError(error));
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: 30_000 }, (error) =>
-        error
-          ? reject(
-              kafkaFailure(
-                'KAFKA_CONNECT_FAILED',
-                `connecting source "${context.name}" to Kafka brokers ${options.brokers}`,
-                error,
-              ),
-            )
-          : resolve(),
-      ),
-    );
+    await connectKafkaClient(consumer, {
+      doing: `connecting source "${context.name}" to Kafka brokers ${options.brokers}`,
+      timeoutMs: 30_000,
+    });
     consumer.setDefaultConsumeTimeout(options.pollTimeoutMs);
     try {
       consumer.subscribe([...options.topics]);

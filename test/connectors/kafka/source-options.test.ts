@@ -227,7 +227,7 @@ describe('kafka source options', { concurrency: true }, () => {
     }
   });
 
-  test('TLS and SASL settings reach librdkafka: against a plaintext listener the connect fails with KAFKA_CONNECT_FAILED, and the password is never logged', async () => {
+  test('TLS and SASL settings reach librdkafka: against a plaintext listener TLS fails to connect and SASL is refused for good, the password never logged', async () => {
     const topic = uniqueTopic('secure');
     const password = `pw-${uniqueTopic('secret')}`;
     const sslGroup = uniqueTopic('g');
@@ -250,22 +250,30 @@ describe('kafka source options', { concurrency: true }, () => {
     });
     const sslLog = capturingLogger();
     const saslLog = capturingLogger();
-    const failures: unknown[] = [];
     const connectFailure = (source: KafkaSource, logger: pino.Logger) =>
       source.connect({ ...sourceContext('events'), logger }).then(
         () => assert.fail('connected'),
-        (error: unknown) => failures.push(error),
+        (error: unknown) => error,
       );
+    let failures: unknown[];
     try {
-      await withConnectTimeout([sslGroup, saslGroup], 2_000, () =>
-        Promise.all([connectFailure(ssl, sslLog.logger), connectFailure(sasl, saslLog.logger)]),
+      failures = await withConnectTimeout([sslGroup, saslGroup], 2_000, () =>
+        Promise.all([
+          connectFailure(ssl, sslLog.logger),
+          connectFailure(sasl, saslLog.logger),
+        ]),
       );
     } finally {
       await Promise.all([ssl.close(), sasl.close()]);
     }
-    for (const failure of failures) {
+    // Refused credentials fail for good; a transport failure is retried by the supervisor.
+    for (const [failure, code, retriable] of [
+      [failures[0], 'KAFKA_CONNECT_FAILED', true],
+      [failures[1], 'KAFKA_AUTHENTICATION_FAILED', false],
+    ] as const) {
       assert.ok(failure instanceof SluiceError, String(failure));
-      assert.equal(failure.code, 'KAFKA_CONNECT_FAILED');
+      assert.equal(failure.code, code);
+      assert.equal(failure.retriable, retriable);
       assert.ok(
         failure.message.startsWith(`connecting source "events" to Kafka brokers ${kafka.brokers} failed: `),
         failure.message,
