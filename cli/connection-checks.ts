@@ -1,7 +1,9 @@
 import pg from 'pg';
 import {
   checkCrdbSinkless,
+  checkWebhookListener,
   type CrdbSinklessSourceConfig,
+  type CrdbWebhookSourceConfig,
   SchemaRegistry,
 } from '../connectors/crdb/index.js';
 import { checkKafkaBrokers } from '../connectors/kafka/index.js';
@@ -14,15 +16,22 @@ import { TableName } from '../connectors/postgres/table-name.js';
 import type { ConfigIssue, ConfigPath } from '../runtime/component.js';
 import { messageOf, SluiceError } from '../runtime/errors.js';
 
-/** Connects with one node's (already validated) options and reports what would stop it, as config issues. */
-export type ConnectionCheck = (options: Record<string, unknown>) => Promise<ConfigIssue[]>;
+/**
+ * Connects with one node's (already validated) options and reports what would stop it, as config issues;
+ * `configDir` resolves the relative paths the options name.
+ */
+export type ConnectionCheck = (
+  options: Record<string, unknown>,
+  context: { readonly configDir: string },
+) => Promise<ConfigIssue[]>;
 
 /**
  * What `sluice validate --connect` checks, by node type (sources and sinks have distinct type names): Postgres
  * sink tables (`checkPostgresTarget`), `postgres_cdc` prerequisites (`checkCdcPrerequisites`, inside a
  * transaction that is rolled back, so a publication it would create is not left behind), sinkless CockroachDB
  * changefeeds (`checkCrdbSinkless`), Kafka clusters and source topics (`checkKafkaBrokers`, for `kafka` and
- * `crdb_kafka`) and the schema registry of an Avro `crdb_kafka` source. Kept here, in the
+ * `crdb_kafka`), the schema registry of an Avro `crdb_kafka` source and a webhook source's TLS files and address
+ * (`checkWebhookListener`). Kept here, in the
  * composition root, because connectors do not import each other and the runtime imports no connector.
  */
 export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<string, ConnectionCheck>([
@@ -37,6 +46,10 @@ export const CONNECTION_CHECKS: ReadonlyMap<string, ConnectionCheck> = new Map<s
   ],
   ['crdb_kafka', async (options) => [...(await checkKafkaNode(options)), ...(await checkSchemaRegistry(options))]],
   ['kafka', (options) => checkKafkaNode(options)],
+  [
+    'crdb_webhook',
+    (options, { configDir }) => checkWebhookListener(options as CrdbWebhookSourceConfig, configDir),
+  ],
 ]);
 
 /**

@@ -67,7 +67,7 @@ program
   .command('validate')
   .description('check a pipeline config without running it')
   .argument('<file>', 'pipeline config (YAML)')
-  .option('--connect', 'also connect to each Postgres sink, Postgres CDC source, sinkless CockroachDB source, Kafka cluster and Avro schema registry and check tables, privileges, prerequisites, topics and credentials')
+  .option('--connect', 'also connect to each Postgres sink, Postgres CDC source, sinkless CockroachDB source, Kafka cluster and Avro schema registry, and try a webhook\'s TLS files and address: tables, privileges, prerequisites, topics, credentials')
   .action(async (file: string, options: { connect?: boolean }) => {
     process.exitCode = await validateCommand(file, { connect: options.connect === true });
   });

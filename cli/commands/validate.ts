@@ -45,7 +45,7 @@ export async function validateCommand(file: string, options: ValidateOptions = {
       targets.map(async (node) => {
         const check = CONNECTION_CHECKS.get(node.type)!;
         try {
-          return (await check(node.options)).map((issue) => ({
+          return (await check(node.options, { configDir: spec.configDir })).map((issue) => ({
             ...issue,
             path: [...node.origin.path, ...issue.path],
           }));

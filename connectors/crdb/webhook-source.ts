@@ -5,11 +5,10 @@ import { parseSize, PIPELINE_SCHEMA } from '../../runtime/config/index.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { CHANGEFEED_DECODE_PROPERTIES } from './changefeed-source-schema.js';
 import { CrdbWebhookSource } from './webhook-changefeed-source.js';
+import { DEFAULT_LISTEN, listenOf } from './webhook-listen.js';
 
-const DEFAULT_LISTEN = '127.0.0.1:9443';
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_REQUESTS = 16;
-const LISTEN = /^(?:(.+):)?(\d{1,5})$/;
 
 const schema = Type.Object(
   {
@@ -73,14 +72,7 @@ const schema = Type.Object(
 );
 
 /** The `crdb_webhook` source's options as YAML gives them. */
-type CrdbWebhookSourceConfig = Static<typeof schema>;
-
-function listenOf(listen: string): { host: string; port: number } | undefined {
-  const match = LISTEN.exec(listen);
-  const port = Number(match?.[2]);
-  if (!match || port > 65_535) return undefined;
-  return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
-}
+export type CrdbWebhookSourceConfig = Static<typeof schema>;
 
 function issuesOf(config: CrdbWebhookSourceConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { createServer, type AddressInfo } from 'node:net';
 import { freePort } from '../../cli/embedded-postgres.js';
+import { makeWebhookCertificates } from '../support/crdb-certs.js';
 import { usePostgres } from '../support/postgres.js';
 import { useKafka } from '../support/kafka.js';
 import { useRegistryPeer } from '../support/schema-registry-peer.js';
@@ -184,6 +186,47 @@ sinks:
       `^pipeline\\.yaml:${positionOf(bad, `'127.0.0.1:${port}'`)}: sinks\\.out\\.brokers: cannot read the metadata of the Kafka cluster at 127\\.0\\.0\\.1:${port}: `,
     ),
   );
+});
+
+test('validate --connect checks a webhook source: TLS files readable, the key belongs to the certificate, the address free', async () => {
+  const certs = makeWebhookCertificates();
+  const busy = createServer();
+  try {
+    const yaml = (listen: string, key: string) => `name: validate-webhook
+sources:
+  feed:
+    type: crdb_webhook
+    listen: ${listen}
+    tls: { cert: ${certs.files.serverCert}, key: ${key}, client_ca: ${certs.files.ca} }
+sinks:
+  out: { from: feed, type: file, path: ./out.jsonl }
+`;
+    const port = await freePort();
+    const fine = await validate(yaml(`127.0.0.1:${port}`, certs.files.serverKey));
+    assert.equal(fine.code, 0, fine.stdout + fine.stderr);
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as AddressInfo).port;
+    const bad = yaml(`127.0.0.1:${taken}`, certs.files.clientKey);
+    const ran = await validate(bad);
+    assert.equal(ran.code, 2, ran.stdout + ran.stderr);
+    const lines = ran.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, ran.stderr);
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^pipeline\\.yaml:${positionOf(bad, `127.0.0.1:${taken}`)}: sources\\.feed\\.listen: cannot listen on 127\\.0\\.0\\.1:${taken}: .*EADDRINUSE`,
+      ),
+    );
+    assert.ok(
+      lines[1]!.startsWith(
+        `pipeline.yaml:${positionOf(bad, certs.files.clientKey)}: sources.feed.tls.key: the key ${certs.files.clientKey} cannot serve the certificate ${certs.files.serverCert}: `,
+      ),
+      lines[1],
+    );
+  } finally {
+    busy.close();
+    certs.remove();
+  }
 });
 
 test('validate without --connect does not connect', async () => {
