@@ -78,3 +78,11 @@ export function usePostgres(): TestPostgres {
     },
   };
 }
+
+/** How many sessions of `pool`'s database are waiting for a lock now. */
+export async function lockWaits(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0]!.n;
+}

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../../../cli/embedded-postgres.js';
 import { errorKind } from '../../../connectors/postgres/error-kind.js';
-import { usePostgres, type TestDatabase } from '../../support/postgres.js';
+import { lockWaits, usePostgres, type TestDatabase } from '../../support/postgres.js';
 
 const postgres = usePostgres();
 
@@ -27,10 +27,7 @@ async function twoSessions(db: TestDatabase): Promise<[pg.Client, pg.Client]> {
 /** Waits until some session of the database waits for a lock. */
 async function someoneWaits(db: TestDatabase): Promise<void> {
   for (let tries = 0; tries < 500; tries++) {
-    const { rows } = await db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (rows[0]!.n > 0) return;
+    if ((await lockWaits(db.pool)) > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.fail('no session came to wait for a lock');

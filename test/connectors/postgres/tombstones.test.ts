@@ -5,7 +5,7 @@ import { DIRECT_COPY_THRESHOLD } from '../../../connectors/postgres/table-writer
 import type { PostgresSinkConfig } from '../../../connectors/postgres/sink-config.js';
 import type { SluiceError } from '../../../runtime/errors.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
-import { usePostgres } from '../../support/postgres.js';
+import { lockWaits, usePostgres } from '../../support/postgres.js';
 import { change, connectedSink } from './sink-helpers.js';
 
 const pg = usePostgres();
@@ -252,14 +252,6 @@ describe('postgres sink: tombstones', () => {
     );
   });
 });
-
-/** Sessions of the current database waiting for a lock. */
-async function lockWaits(pool: { query: (sql: string) => Promise<{ rows: unknown[] }> }): Promise<number> {
-  const { rows } = await pool.query(
-    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-  );
-  return (rows[0] as { n: number }).n;
-}
 
 /** Resolves once `condition` holds, checking every 10 ms; rejects after 10 s. */
 async function until(condition: () => Promise<boolean>): Promise<void> {
