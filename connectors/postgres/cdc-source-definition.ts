@@ -1,6 +1,7 @@
 import type { ConfigIssue } from '../../runtime/component.js';
 import { defineSource } from '../../runtime/component.js';
 import { messageOf } from '../../runtime/errors.js';
+import { connectionIssues } from './connection.js';
 import { PostgresCdcConfigSchema, type PostgresCdcConfig } from './cdc-config.js';
 import { PostgresCdcSource } from './cdc-source.js';
 import { TableName } from './table-name.js';
@@ -16,13 +17,7 @@ export const postgresCdcSourceDefinition = defineSource({
 
 /** Checks the schema cannot express: a connection is named and every table name parses. */
 function checkPostgresCdcConfig(config: PostgresCdcConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.url === undefined && config.host === undefined) {
-    issues.push({ path: [], message: 'expected a connection: url, or host (with user, password, database)' });
-  }
-  if (config.url !== undefined && !/^postgres(ql)?:\/\//.test(config.url)) {
-    issues.push({ path: ['url'], message: 'expected a URL starting with postgres:// or postgresql://' });
-  }
+  const issues: ConfigIssue[] = connectionIssues(config);
   config.tables.forEach((table, index) => {
     try {
       TableName.parse(table);

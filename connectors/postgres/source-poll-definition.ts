@@ -1,6 +1,7 @@
 import type { ConfigIssue } from '../../runtime/component.js';
 import { defineSource } from '../../runtime/component.js';
 import { messageOf } from '../../runtime/errors.js';
+import { connectionIssues } from './connection.js';
 import { PostgresPollSource } from './source-poll.js';
 import { PostgresPollConfigSchema, type PostgresPollConfig } from './source-poll-config.js';
 import { TableName } from './table-name.js';
@@ -16,13 +17,7 @@ export const postgresPollSourceDefinition = defineSource({
 
 /** Checks the schema cannot express: a connection is named and the table name parses. */
 function checkPostgresPollConfig(config: PostgresPollConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.url === undefined && config.host === undefined) {
-    issues.push({ path: [], message: 'expected a connection: url, or host (with user, password, database)' });
-  }
-  if (config.url !== undefined && !/^postgres(ql)?:\/\//.test(config.url)) {
-    issues.push({ path: ['url'], message: 'expected a URL starting with postgres:// or postgresql://' });
-  }
+  const issues: ConfigIssue[] = connectionIssues(config);
   try {
     TableName.parse(config.table);
   } catch (error) {
