@@ -30,6 +30,9 @@ export interface TestKafka {
   consumeAll(topic: string, count: number, timeoutMs?: number): Promise<Message[]>;
 }
 
+/** Consumer settings that make group rebalances quick against the mock cluster. */
+export const FAST_GROUP = { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 } as const;
+
 /** A topic or group name no other test uses. */
 export function uniqueTopic(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

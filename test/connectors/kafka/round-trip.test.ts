@@ -9,6 +9,7 @@ import { kafkaSink } from '../../../connectors/kafka/sink.js';
 import { kafkaSource } from '../../../connectors/kafka/source.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 import {
+  FAST_GROUP,
   messageCount,
   quietLogger,
   readUntil,
@@ -20,9 +21,6 @@ import {
 } from '../../support/kafka.js';
 
 const kafka = useKafka();
-
-/** Settings that make group rebalances quick against the mock cluster. */
-const FAST_GROUP = { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 };
 
 /** A UTF-8 header value beyond ASCII, on every message produced. */
 const NOTE = 'grüße ✓';

@@ -7,12 +7,16 @@ import { kafkaSource } from '../../../connectors/kafka/source.js';
 import type { KafkaSource } from '../../../connectors/kafka/kafka-source.js';
 import { SluiceError } from '../../../runtime/errors.js';
 import type { SourceBatch } from '../../../runtime/source.js';
-import { quietLogger, readUntil, sourceContext, uniqueTopic, useKafka } from '../../support/kafka.js';
+import {
+  FAST_GROUP,
+  quietLogger,
+  readUntil,
+  sourceContext,
+  uniqueTopic,
+  useKafka,
+} from '../../support/kafka.js';
 
 const kafka = useKafka();
-
-/** Settings that make group rebalances quick against the mock cluster. */
-const FAST_GROUP = { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 };
 
 async function createSource(options: Record<string, unknown>): Promise<KafkaSource> {
   const config = { brokers: kafka.brokers, ...options };

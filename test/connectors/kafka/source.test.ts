@@ -7,6 +7,7 @@ import { Decimal } from '../../../runtime/decimal.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 import type { SourceBatch } from '../../../runtime/source.js';
 import {
+  FAST_GROUP,
   messageCount,
   quietLogger,
   readUntil,
@@ -16,9 +17,6 @@ import {
 } from '../../support/kafka.js';
 
 const kafka = useKafka();
-
-/** Settings that make group rebalances quick against the mock cluster. */
-const FAST_GROUP = { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 };
 
 async function createSource(options: Record<string, unknown>): Promise<KafkaSource> {
   const config = { brokers: kafka.brokers, settings: FAST_GROUP, ...options };
