@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { BatchTicket } from './batch-ticket.js';
 import { SluiceError, messageOf } from './errors.js';
@@ -98,6 +99,9 @@ export class SourceRunner {
         this.#telemetry?.health.succeeded(this.#node);
         if (batch === null) break;
         this.#dispatch(batch, readStarted);
+        // A source whose reads resolve at once (generate, a buffered consumer) would otherwise read on in one chain
+        // of microtasks until the budget is full, holding back the I/O that lets a sink start its next write.
+        await nextTurn();
       }
     } finally {
       this.#graph.endSource(this.#node);
