@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Row } from '../../runtime/record.js';
+import type { Row, Value } from '../../runtime/record.js';
+import { binaryCopyWriters, encodeBinaryCopy } from './binary-copy.js';
 import { encodeValues, type Change, type ChangeShape, type EncodedChange } from './change.js';
 import type { ColumnInfo } from './column-info.js';
 import { errorKind } from './error-kind.js';
@@ -273,14 +274,21 @@ export class TableWriter {
     return true;
   }
 
-  /** One `COPY` of the group into the table itself: its columns, then the version, then soft-delete defaults. */
+  /**
+   * One `COPY` of the group into the table itself: its columns, then the version, then soft-delete defaults. Binary
+   * when every column and value has a binary form (see binary-copy.ts), else text.
+   */
   async #copyInto(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
-    const { table, mode, versionColumn, softDelete } = this.plan;
-    const names = group[0]!.shape.names;
+    const { table, columns, mode, versionColumn, softDelete } = this.plan;
+    const { names } = group[0]!.shape;
     const targets = names.map(quoteIdentifier);
-    if (versionColumn !== null) targets.push(quoteIdentifier(versionColumn));
+    const targetColumns: ColumnInfo[] = names.map((name) => columns.get(name)!);
+    if (versionColumn !== null) {
+      targets.push(quoteIdentifier(versionColumn));
+      targetColumns.push(columns.get(versionColumn)!);
+    }
     // Soft-delete columns the records do not fill start as "not deleted": the same fields on every line.
-    const defaults: string[] = [];
+    const defaults: (string | null)[] = [];
     if (softDelete && mode === 'upsert') {
       for (const [name, value] of [
         [softDelete.flag, 'f'],
@@ -288,12 +296,16 @@ export class TableWriter {
       ] as const) {
         if (names.includes(name)) continue;
         targets.push(quoteIdentifier(name));
-        defaults.push(copyField(value));
+        targetColumns.push(columns.get(name)!);
+        defaults.push(value);
       }
     }
+    const binary = binaryRows(group, targetColumns, versionColumn !== null, defaults);
+    const chunks = binary ?? copyLines(group, versionColumn !== null, defaults.map(copyField));
+    const format = binary === undefined ? '' : ' (FORMAT binary)';
     await pipeline(
-      Readable.from(copyLines(group, versionColumn !== null, defaults)),
-      client.query(copyFrom(`COPY ${table.sql} (${targets.join(', ')}) FROM STDIN`)),
+      Readable.from(chunks),
+      client.query(copyFrom(`COPY ${table.sql} (${targets.join(', ')}) FROM STDIN${format}`)),
     );
   }
 
@@ -487,6 +499,37 @@ function* copyLines(
       length = 0;
     }
   }
+}
+
+/**
+ * The group's rows as binary COPY buffers for `targets` (the shape's columns, then the version when `versioned`,
+ * then the `constant` fields as COPY text would carry them), or undefined when some column or value has no binary
+ * form. A soft-delete flag `f` is written as `false` into a boolean column only.
+ */
+function binaryRows(
+  group: readonly EncodedChange[],
+  targets: readonly ColumnInfo[],
+  versioned: boolean,
+  constant: readonly (string | null)[],
+): Buffer[] | undefined {
+  const writers = binaryCopyWriters(targets);
+  if (writers === undefined) return undefined;
+  const width = group[0]!.shape.names.length;
+  const constants: Value[] = [];
+  for (let at = 0; at < constant.length; at++) {
+    const text = constant[at]!;
+    if (text === null) constants.push(null);
+    else if (targets[targets.length - constant.length + at]!.type === 'boolean') constants.push(text === 't');
+    else return undefined;
+  }
+  const versionAt = versioned ? width : -1;
+  const constantsAt = width + (versioned ? 1 : 0);
+  return encodeBinaryCopy(writers, group.length, (row, column) => {
+    const change = group[row]!;
+    if (column < width) return change.change.fields[change.shape.names[column]!]!;
+    if (column === versionAt) return change.versionText ?? null;
+    return constants[column - constantsAt]!;
+  });
 }
 
 /** The characters COPY text format escapes. */

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
+import type { Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { binaryCopyWriters, encodeBinaryCopy } from '../../../connectors/postgres/binary-copy.js';
+import { encodeValue, type ColumnTypeInfo } from '../../../connectors/postgres/value-encoding.js';
+import { Decimal } from '../../../runtime/decimal.js';
+import type { Value } from '../../../runtime/record.js';
+import { usePostgres } from '../../support/postgres.js';
+import { change, connectedSink } from './sink-helpers.js';
+
+const pg = usePostgres();
+
+/** Every column type with a binary writer, as the sink sees it. */
+const COLUMNS: readonly (ColumnTypeInfo & { readonly name: string; readonly ddl: string })[] = [
+  { name: 'c_bigint', ddl: 'bigint', type: 'bigint', category: 'N', elementType: null },
+  { name: 'c_integer', ddl: 'integer', type: 'integer', category: 'N', elementType: null },
+  { name: 'c_smallint', ddl: 'smallint', type: 'smallint', category: 'N', elementType: null },
+  { name: 'c_double', ddl: 'double precision', type: 'double precision', category: 'N', elementType: null },
+  { name: 'c_numeric', ddl: 'numeric', type: 'numeric', category: 'N', elementType: null },
+  { name: 'c_money', ddl: 'numeric(12,2)', type: 'numeric', category: 'N', elementType: null },
+  { name: 'c_text', ddl: 'text', type: 'text', category: 'S', elementType: null },
+  { name: 'c_varchar', ddl: 'varchar(80)', type: 'character varying', category: 'S', elementType: null },
+  { name: 'c_char', ddl: 'character(5)', type: 'character', category: 'S', elementType: null },
+  { name: 'c_tstz', ddl: 'timestamptz', type: 'timestamp with time zone', category: 'D', elementType: null },
+  { name: 'c_ts', ddl: 'timestamp', type: 'timestamp without time zone', category: 'D', elementType: null },
+  { name: 'c_bool', ddl: 'boolean', type: 'boolean', category: 'B', elementType: null },
+  { name: 'c_jsonb', ddl: 'jsonb', type: 'jsonb', category: 'U', elementType: null },
+  { name: 'c_json', ddl: 'json', type: 'json', category: 'U', elementType: null },
+  { name: 'c_bytea', ddl: 'bytea', type: 'bytea', category: 'U', elementType: null },
+  { name: 'c_uuid', ddl: 'uuid', type: 'uuid', category: 'U', elementType: null },
+  { name: 'c_lsn', ddl: 'pg_lsn', type: 'pg_lsn', category: 'U', elementType: null },
+];
+
+/** Rows of values at the edges of each type, column by column (null for SQL NULL). */
+const ROWS: readonly (readonly Value[])[] = [
+  [
+    0,
+    0,
+    0,
+    0,
+    new Decimal('0'),
+    new Decimal('0.00'),
+    '',
+    '',
+    '',
+    new Date(0),
+    new Date(0),
+    false,
+    {},
+    [],
+    new Uint8Array(0),
+    '00000000-0000-0000-0000-000000000000',
+    '0/0',
+  ],
+  [
+    9_007_199_254_740_993n,
+    2 ** 31 - 1,
+    2 ** 15 - 1,
+    0.1,
+    new Decimal('99999999999999999999.99999999999999999999'),
+    new Decimal('26.305'),
+    'plain text',
+    'ünïcödé ✓ 🚀',
+    'abc',
+    new Date('2024-02-29T23:59:59.999Z'),
+    new Date('2024-02-29T23:59:59.999Z'),
+    true,
+    { a: [1, 'two', null, { b: new Decimal('3.10') }], é: '🚀' },
+    { plain: 'json', n: 1 },
+    new Uint8Array([0, 1, 127, 128, 255]),
+    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+    'FFFFFFFF/FFFFFFFF',
+  ],
+  [
+    -(2n ** 63n),
+    -(2 ** 31),
+    -(2 ** 15),
+    -0,
+    new Decimal('-0.00001'),
+    new Decimal('-1.5'),
+    'x'.repeat(70) + 'ü'.repeat(70),
+    'tab\there, newline\nthere, back\\slash',
+    'ab',
+    new Date('1970-01-01T00:00:00.001Z'),
+    new Date('1999-12-31T23:59:59.999Z'),
+    false,
+    'a string',
+    [1, 2, 3],
+    new Uint8Array(300).fill(7),
+    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+    '16/B374D848',
+  ],
+  [
+    2n ** 63n - 1n,
+    12_345,
+    1,
+    1e300,
+    12_345_678.9,
+    new Decimal('100000000'),
+    'quote " and \' and ,',
+    'x"; DROP TABLE t; --',
+    'full5',
+    new Date('1800-06-15T12:00:00.000Z'),
+    new Date('2200-01-01T00:00:00.000Z'),
+    true,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ],
+  [
+    Number.MAX_SAFE_INTEGER,
+    -1,
+    -1,
+    Number.NaN,
+    7n * 10n ** 30n,
+    3,
+    null,
+    null,
+    null,
+    1_700_000_000_123,
+    1_700_000_000_123.9,
+    null,
+    42,
+    true,
+    null,
+    null,
+    '1/1',
+  ],
+  [
+    -Number.MAX_SAFE_INTEGER,
+    0,
+    0,
+    Number.POSITIVE_INFINITY,
+    new Decimal('0.0001'),
+    0.5,
+    'café',
+    'b',
+    'c',
+    null,
+    null,
+    null,
+    new Decimal('1.50'),
+    'json string',
+    null,
+    null,
+    null,
+  ],
+];
+
+/** Each column of `table` as its text output, row by row in id order. */
+async function contents(pool: Pool, table: string): Promise<string[][]> {
+  const { rows } = await pool.query<{ values: (string | null)[] }>(
+    `SELECT ARRAY[${COLUMNS.map((column) => `${column.name}::text`).join(', ')}] AS values FROM ${table} ORDER BY id`,
+  );
+  return rows.map((row) => row.values.map((value) => value ?? 'NULL'));
+}
+
+describe('binary COPY', () => {
+  test('every type lands exactly as the same values sent as text and cast by Postgres', async () => {
+    const db = await pg.database();
+    const ddl = COLUMNS.map((column) => `${column.name} ${column.ddl}`).join(', ');
+    await db.pool.query(`CREATE TABLE by_text (id int, ${ddl}); CREATE TABLE by_binary (id int, ${ddl})`);
+    const types: ColumnTypeInfo[] = [{ type: 'integer', category: 'N', elementType: null }, ...COLUMNS];
+    const writers = binaryCopyWriters(types);
+    assert.ok(writers, 'every column type has a binary writer');
+    const chunks = encodeBinaryCopy(writers, ROWS.length, (row, column) =>
+      column === 0 ? row : ROWS[row]![column - 1]!,
+    );
+    assert.ok(chunks, 'every value has a binary form');
+    const client = await db.pool.connect();
+    try {
+      await pipeline(
+        Readable.from(chunks),
+        client.query(
+          copyFrom(
+            `COPY by_binary (id, ${COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`,
+          ),
+        ),
+      );
+    } finally {
+      client.release();
+    }
+    for (const [id, row] of ROWS.entries()) {
+      await db.pool.query(
+        `INSERT INTO by_text VALUES ($1, ${COLUMNS.map((column, index) => `$${index + 2}::${column.ddl}`).join(', ')})`,
+        [id, ...row.map((value, index) => encodeValue(value, COLUMNS[index]!))],
+      );
+    }
+    const byText = await contents(db.pool, 'by_text');
+    assert.equal(byText.length, ROWS.length);
+    assert.deepEqual(await contents(db.pool, 'by_binary'), byText);
+    // Spot checks that the comparison is about the values the user sent.
+    assert.equal(byText[1]![0], '9007199254740993');
+    assert.equal(byText[1]![4], '99999999999999999999.99999999999999999999');
+    assert.equal(byText[1]![5], '26.31');
+    assert.equal(byText[2]![0], '-9223372036854775808');
+    assert.equal(byText[2]![7], 'tab\there, newline\nthere, back\\slash');
+  });
+
+  test('a value with no binary form makes the whole group go as text', () => {
+    const column = (type: string, category = 'N'): ColumnTypeInfo => ({ type, category, elementType: null });
+    const cases: [ColumnTypeInfo, Value][] = [
+      [column('bigint'), ' 12'],
+      [column('bigint'), 1.5],
+      [column('bigint'), 2n ** 63n],
+      [column('integer'), 2 ** 31],
+      [column('smallint'), '1e3'],
+      [column('numeric'), new Decimal('1.5e-7')],
+      [column('numeric'), Number.NaN],
+      [column('numeric'), 1e21],
+      [column('double precision'), 'NaN'],
+      [column('timestamp with time zone', 'D'), '2024-01-01 00:00:00+00'],
+      [column('timestamp with time zone', 'D'), new Date('+010000-01-01T00:00:00Z')],
+      [column('boolean', 'B'), 't'],
+      [column('bytea', 'U'), '\\x00'],
+      [column('uuid', 'U'), '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'],
+      [column('pg_lsn', 'U'), 16],
+    ];
+    for (const [type, value] of cases) {
+      const writers = binaryCopyWriters([type]);
+      assert.ok(writers, type.type);
+      assert.equal(
+        encodeBinaryCopy(writers, 2, (row) => (row === 0 ? null : value)),
+        undefined,
+        `${type.type} ${inspect(value)}`,
+      );
+    }
+    for (const type of ['text[]', 'inet', 'real', 'date', 'interval'])
+      assert.equal(binaryCopyWriters([column(type)]), undefined, type);
+  });
+
+  test('through the sink, a COPY group with a value that has no binary form lands as Postgres reads its text', async () => {
+    const db = await pg.database();
+    await db.pool.query('CREATE TABLE orders (id bigint PRIMARY KEY, quantity integer, note text)');
+    const sink = await connectedSink({ url: db.url, table: 'orders', key: ['id'] });
+    try {
+      const records = Array.from({ length: 300 }, (_, index) =>
+        // Postgres reads ' 7 ' as 7 in text; it has no binary form here.
+        change(
+          'insert',
+          { id: index + 1 },
+          { id: index + 1, quantity: index === 150 ? ' 7 ' : index, note: `n${index}` },
+        ),
+      );
+      const result = await sink.write(records);
+      assert.deepEqual(result.rejected, []);
+      const { rows } = await db.pool.query<{ n: number; seven: number; note: string }>(
+        `SELECT count(*)::int AS n, (SELECT quantity FROM orders WHERE id = 151) AS seven,
+                (SELECT note FROM orders WHERE id = 300) AS note FROM orders`,
+      );
+      assert.deepEqual(rows[0], { n: 300, seven: 7, note: 'n299' });
+    } finally {
+      await sink.close();
+    }
+  });
+});
