@@ -1,6 +1,7 @@
 import { Decimal } from '../../runtime/decimal.js';
 import { stringifyJson } from '../../runtime/json.js';
 import type { Value } from '../../runtime/record.js';
+import { isoTimestampMicros } from './iso-timestamp.js';
 import { encodeValue, type ColumnTypeInfo } from './value-encoding.js';
 
 /**
@@ -181,8 +182,9 @@ function writerFor(column: ColumnTypeInfo): FieldWriter | undefined {
     case 'numeric':
       return writeNumeric;
     case 'timestamp with time zone':
+      return (value, out) => writeTimestamp(value, out, true);
     case 'timestamp without time zone':
-      return writeTimestamp;
+      return (value, out) => writeTimestamp(value, out, false);
     case 'boolean':
       return writeBoolean;
     case 'jsonb':
@@ -324,8 +326,17 @@ function writeNumeric(value: Value, out: BinaryCopyBuffer): boolean {
   return true;
 }
 
-/** Microseconds since 2000-01-01 UTC from a `Date` or epoch milliseconds (what COPY text gets as ISO text). */
-function writeTimestamp(value: Value, out: BinaryCopyBuffer): boolean {
+/**
+ * Microseconds since 2000-01-01 UTC from a `Date` or epoch milliseconds (what COPY text gets as ISO text), or from
+ * ISO 8601 text read as Postgres reads it (see {@link isoTimestampMicros}).
+ */
+function writeTimestamp(value: Value, out: BinaryCopyBuffer, withZone: boolean): boolean {
+  if (typeof value === 'string') {
+    const micros = isoTimestampMicros(value, withZone);
+    if (micros === undefined) return false;
+    out.int64Field(micros);
+    return true;
+  }
   let ms: number;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === 'number') ms = Math.trunc(value);

@@ -203,6 +203,77 @@ describe('binary COPY', () => {
     assert.equal(byText[2]![7], 'tab\there, newline\nthere, back\\slash');
   });
 
+  test('ISO 8601 texts land in timestamp columns as Postgres reads them, whatever the session time zone', async () => {
+    const db = await pg.database();
+    const texts = [
+      '2024-02-29T23:59:59.999999Z',
+      '2024-02-29 23:59:59.5Z',
+      '2019-01-02T03:04:05',
+      '2025-04-30T20:02:35.40316',
+      '2025-05-09T21:20:29.203923+05:30',
+      '2025-05-09T21:20:29-09:45',
+      '1999-12-31T23:59:59.000001-00:00',
+      '2000-01-01T00:00:00Z',
+      '1970-01-01T00:00:00.000000+15:59',
+      '2200-12-31T00:00:00-15:59',
+    ];
+    const columns: ColumnTypeInfo[] = [
+      { type: 'integer', category: 'N', elementType: null },
+      { type: 'timestamp without time zone', category: 'D', elementType: null },
+      { type: 'timestamp with time zone', category: 'D', elementType: null },
+    ];
+    // A zone-less text into timestamptz is read in the session's zone: that one is left to the text path.
+    const zoned = (text: string) => (/(Z|[+-]\d\d:\d\d)$/.test(text) ? text : null);
+    const chunks = encodeBinaryCopy(binaryCopyWriters(columns)!, texts.length, (row, column) =>
+      column === 0 ? row : column === 1 ? texts[row]! : zoned(texts[row]!),
+    );
+    assert.ok(chunks, 'every text has a binary form');
+    const client = await db.pool.connect();
+    try {
+      await client.query("SET TimeZone = 'America/New_York'");
+      await client.query('CREATE TABLE by_text (id int, ts timestamp, tstz timestamptz)');
+      await client.query('CREATE TABLE by_binary (id int, ts timestamp, tstz timestamptz)');
+      await pipeline(
+        Readable.from(chunks),
+        client.query(copyFrom('COPY by_binary FROM STDIN (FORMAT binary)')),
+      );
+      for (const [id, text] of texts.entries())
+        await client.query('INSERT INTO by_text VALUES ($1, $2::timestamp, $3::timestamptz)', [
+          id,
+          text,
+          zoned(text),
+        ]);
+      const read = async (table: string) =>
+        (await client.query<{ row: string }>(`SELECT (ts, tstz)::text AS row FROM ${table} ORDER BY id`))
+          .rows;
+      const byText = await read('by_text');
+      assert.deepEqual(await read('by_binary'), byText);
+      assert.equal(byText[4]!.row, '("2025-05-09 21:20:29.203923","2025-05-09 11:50:29.203923-04")');
+    } finally {
+      client.release();
+    }
+    for (const [type, text] of [
+      ['timestamp with time zone', '2019-01-02T03:04:05'],
+      ['timestamp with time zone', '2024-02-30T00:00:00Z'],
+      ['timestamp without time zone', '2023-02-29T00:00:00'],
+      ['timestamp without time zone', '2024-01-01T24:00:00'],
+      ['timestamp without time zone', '2024-01-01T00:00:60'],
+      ['timestamp without time zone', '2024-01-01T00:00:00.1234567'],
+      ['timestamp without time zone', '0999-01-01T00:00:00'],
+      ['timestamp without time zone', '1600-01-01T00:00:00'],
+      ['timestamp with time zone', '2024-01-01T00:00:00+16:00'],
+      ['timestamp with time zone', '2024-01-01T00:00:00 PST'],
+      ['timestamp with time zone', 'now'],
+    ] as const) {
+      const writers = binaryCopyWriters([{ type, category: 'D', elementType: null }])!;
+      assert.equal(
+        encodeBinaryCopy(writers, 1, () => text),
+        undefined,
+        `${type} ${text}`,
+      );
+    }
+  });
+
   test('a value with no binary form makes the whole group go as text', () => {
     const column = (type: string, category = 'N'): ColumnTypeInfo => ({ type, category, elementType: null });
     const cases: [ColumnTypeInfo, Value][] = [
