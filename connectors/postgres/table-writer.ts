@@ -125,14 +125,13 @@ export class TableWriter {
   encode(change: Change, index: number): EncodedChange {
     const { fields } = change;
     const shape = this.#shapeOf(fields);
-    const { names, columns, keyIndexes } = shape;
-    const keyText = (at: number) => (at < 0 ? null : encodeValue(fields[names[at]!]!, columns[at]!));
+    const { keyIndexes } = shape;
     const identity =
       this.plan.mode === 'append'
         ? String(index)
         : keyIndexes.length === 1
-          ? (keyText(keyIndexes[0]!) ?? '')
-          : JSON.stringify(keyIndexes.map(keyText));
+          ? (keyText(fields, shape, keyIndexes[0]!) ?? '')
+          : JSON.stringify(keyIndexes.map((at) => keyText(fields, shape, at)));
     const { versionColumn } = this.plan;
     if (versionColumn === null || change.version === undefined) return { change, shape, identity };
     const versionText = encodeVersion(change.version, this.plan.columns.get(versionColumn)!);
@@ -417,6 +416,11 @@ async function unburied(
     (change) =>
       change.change.version === undefined || !isBuried(change.change.version, versions.get(change.identity)),
   );
+}
+
+/** The encoded value of the key column at `at` in the shape's names (null when the record has no such field). */
+function keyText(fields: Row, shape: RecordShape, at: number): string | null {
+  return at < 0 ? null : encodeValue(fields[shape.names[at]!]!, shape.columns[at]!);
 }
 
 /** Groups changes by their column names: contiguous runs when order matters (appends), else all alike together. */
