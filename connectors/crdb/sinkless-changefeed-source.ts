@@ -166,7 +166,7 @@ export class CrdbSinklessSource implements Source {
           position,
           envelope: this.#options.feed.envelope,
           ingestTimeMs,
-          ...(this.#options.keyColumns === undefined ? {} : { keyColumns: this.#options.keyColumns }),
+          keyColumns: this.#options.keyColumns,
         });
         if (event.kind === 'change') {
           records.push(event.record);

@@ -263,8 +263,11 @@ export class CrdbWebhookSource implements Source {
       );
     }
     const sequence = ++this.#sequence;
+    const { envelope, keyColumns } = this.#options.decode;
+    // Field by field, not by spreading: see crdb_kafka's decoder.
     const decodeOptions: ChangefeedDecodeOptions = {
-      ...this.#options.decode,
+      envelope,
+      keyColumns,
       sourceName: name,
       position: `post-${sequence}`,
     };
