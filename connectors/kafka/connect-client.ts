@@ -12,6 +12,9 @@ const REFUSED_CREDENTIALS = new Set<number>([ERRORS.ERR__AUTHENTICATION, ERRORS.
  */
 const REFUSED_CREDENTIALS_TEXT = /authentication (failure|failed|error)/i;
 
+/** Longest a Kafka client's connect waits for the cluster's metadata, unless `connect_timeout_ms` says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
 /** What {@link connectKafkaClient} says when it fails. */
 export interface KafkaConnectAttempt {
   /** What is being connected, for the error: `connecting source "orders" to Kafka brokers b:9092`. */

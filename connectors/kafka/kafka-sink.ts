@@ -25,6 +25,8 @@ export interface KafkaSinkOptions {
   readonly deliveryTimeoutMs: number;
   /** Longest `close` waits for messages still in flight, in milliseconds. */
   readonly flushTimeoutMs: number;
+  /** Longest a connect waits for the cluster's metadata, in milliseconds. */
+  readonly connectTimeoutMs: number;
   /** librdkafka properties passed through (TLS, SASL, tuning). Never logged. */
   readonly settings: Readonly<Record<string, SettingValue>>;
 }
@@ -102,7 +104,7 @@ export class KafkaSink implements Sink {
     );
     await connectKafkaClient(producer, {
       doing: `connecting sink "${context.name}" to Kafka brokers ${options.brokers}`,
-      timeoutMs: 30_000,
+      timeoutMs: options.connectTimeoutMs,
     });
     producer.setPollInterval(5);
     this.#producer = producer;

@@ -67,6 +67,8 @@ export interface KafkaSourceOptions {
    * its commit, in milliseconds.
    */
   readonly revokeTimeoutMs: number;
+  /** Longest a connect waits for the cluster's metadata, in milliseconds. */
+  readonly connectTimeoutMs: number;
   /** Longest one librdkafka poll waits for the next message, in milliseconds (it holds a libuv worker thread meanwhile). */
   readonly pollTimeoutMs: number;
   /** librdkafka properties passed through (TLS, SASL, tuning). Never logged. */
@@ -197,7 +199,7 @@ export class KafkaSource implements Source {
     consumer.on('event.error', (error) => this.#onClientError(error));
     await connectKafkaClient(consumer, {
       doing: `connecting source "${context.name}" to Kafka brokers ${options.brokers}`,
-      timeoutMs: 30_000,
+      timeoutMs: options.connectTimeoutMs,
     });
     consumer.setDefaultConsumeTimeout(options.pollTimeoutMs);
     try {

@@ -3,6 +3,7 @@ import { type ConfigIssue, defineSink } from '../../runtime/component.js';
 import { SluiceError, messageOf } from '../../runtime/errors.js';
 import { compileExpression, ExpressionError } from '../../runtime/expression/index.js';
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
 import { KafkaSink } from './kafka-sink.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
 import type { DeleteMode, KeySource } from './record-to-message.js';
@@ -86,6 +87,14 @@ const schema = Type.Object(
         default: 30_000,
         description:
           'Longest librdkafka keeps trying to deliver a message before the write fails (and is retried).',
+      }),
+    ),
+    connect_timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 1000,
+        default: DEFAULT_CONNECT_TIMEOUT_MS,
+        description:
+          'Longest a connect waits for the brokers before it fails (and the supervisor tries again, or gives up).',
       }),
     ),
     settings: Type.Optional(settingsSchema),
@@ -184,6 +193,7 @@ export const kafkaSink = defineSink({
       idempotent: config.idempotent ?? true,
       deliveryTimeoutMs: config.delivery_timeout_ms ?? 30_000,
       flushTimeoutMs: 10_000,
+      connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
       settings: config.settings ?? {},
     });
   },

@@ -3,6 +3,7 @@ import { type ConfigIssue, defineSource } from '../../runtime/component.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { DEFAULTS } from '../../runtime/limits.js';
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
 
@@ -80,6 +81,14 @@ export const KAFKA_CONSUMER_PROPERTIES = {
       default: 10_000,
       description:
         "Longest a rebalance waits for the revoked partitions' records to be written before giving them up, and a close for the group to take its last commit (refused while the group rebalances).",
+    }),
+  ),
+  connect_timeout_ms: Type.Optional(
+    Type.Integer({
+      minimum: 1000,
+      default: DEFAULT_CONNECT_TIMEOUT_MS,
+      description:
+        'Longest a connect waits for the brokers before it fails (and the supervisor tries again, or gives up).',
     }),
   ),
   settings: Type.Optional(settingsSchema),
@@ -170,6 +179,7 @@ export function kafkaSourceOptions(
     maxPendingPerPartition: config.max_pending_per_partition ?? DEFAULT_MAX_PENDING_PER_PARTITION,
     commitIntervalMs: config.commit_interval_ms ?? DEFAULTS.checkpointIntervalMs,
     revokeTimeoutMs: config.revoke_timeout_ms ?? 10_000,
+    connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
     pollTimeoutMs: 20,
     settings: config.settings ?? {},
   };

@@ -208,6 +208,36 @@ describe('kafka sink', { concurrency: true }, () => {
     }
   });
 
+  test('a connect the brokers never complete fails within connect_timeout_ms, as a retriable failure', async () => {
+    // TLS against the mock cluster's plaintext listener: every attempt fails in transport until the timeout.
+    const config = {
+      brokers: kafka.brokers,
+      topic: uniqueTopic('unreached'),
+      connect_timeout_ms: 1_500,
+      settings: { 'security.protocol': 'ssl' },
+    };
+    assert.deepEqual(await kafkaSink.check!(config, { configDir: '.' }), []);
+    const sink = (await kafkaSink.create(config, {
+      pipeline: 'test',
+      node: 'out',
+      configDir: '.',
+      logger: quietLogger,
+    })) as KafkaSink;
+    const started = performance.now();
+    try {
+      await assert.rejects(sink.connect(sinkContext('out')), (error: unknown) => {
+        assert.ok(error instanceof SluiceError, String(error));
+        assert.equal(error.code, 'KAFKA_CONNECT_FAILED');
+        assert.equal(error.retriable, true);
+        return true;
+      });
+      // 30 s without connect_timeout_ms.
+      assert.ok(performance.now() - started < 15_000, `gave up after ${performance.now() - started} ms`);
+    } finally {
+      await sink.close();
+    }
+  });
+
   test('config checks: one of topic or topic_expression, known placeholders, expressions that compile, no managed settings', async () => {
     const issues = async (config: Record<string, unknown>) =>
       (await kafkaSink.check!({ brokers: 'b:9092', ...config }, { configDir: '.' })).map(
