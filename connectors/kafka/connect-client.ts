@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import Kafka, { type LibrdKafkaError } from 'node-rdkafka';
 import { SluiceError } from '../../runtime/errors.js';
 import { kafkaErrorCode, kafkaFailure } from './kafka-failure.js';
@@ -14,6 +15,16 @@ const REFUSED_CREDENTIALS_TEXT = /authentication (failure|failed|error)/i;
 
 /** Longest a Kafka client's connect waits for the cluster's metadata, unless `connect_timeout_ms` says otherwise. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+/** The `connect_timeout_ms` option of the Kafka source and sink. */
+export const connectTimeoutSchema = Type.Optional(
+  Type.Integer({
+    minimum: 1000,
+    default: DEFAULT_CONNECT_TIMEOUT_MS,
+    description:
+      'Longest a connect waits for the brokers before it fails (and the supervisor tries again, or gives up).',
+  }),
+);
 
 /** What {@link connectKafkaClient} says when it fails. */
 export interface KafkaConnectAttempt {

@@ -3,7 +3,7 @@ import { type ConfigIssue, defineSink } from '../../runtime/component.js';
 import { SluiceError, messageOf } from '../../runtime/errors.js';
 import { compileExpression, ExpressionError } from '../../runtime/expression/index.js';
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
+import { connectTimeoutSchema, DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
 import { KafkaSink } from './kafka-sink.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
 import type { DeleteMode, KeySource } from './record-to-message.js';
@@ -89,14 +89,7 @@ const schema = Type.Object(
           'Longest librdkafka keeps trying to deliver a message before the write fails (and is retried).',
       }),
     ),
-    connect_timeout_ms: Type.Optional(
-      Type.Integer({
-        minimum: 1000,
-        default: DEFAULT_CONNECT_TIMEOUT_MS,
-        description:
-          'Longest a connect waits for the brokers before it fails (and the supervisor tries again, or gives up).',
-      }),
-    ),
+    connect_timeout_ms: connectTimeoutSchema,
     settings: Type.Optional(settingsSchema),
   },
   { additionalProperties: false },

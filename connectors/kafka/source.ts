@@ -3,7 +3,7 @@ import { type ConfigIssue, defineSource } from '../../runtime/component.js';
 import { SluiceError } from '../../runtime/errors.js';
 import { DEFAULTS } from '../../runtime/limits.js';
 import { reservedSettingIssues, settingsSchema } from './client-settings.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
+import { connectTimeoutSchema, DEFAULT_CONNECT_TIMEOUT_MS } from './connect-client.js';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source.js';
 import { keyFormatSchema, payloadFormatSchema } from './payload-format.js';
 
@@ -83,14 +83,7 @@ export const KAFKA_CONSUMER_PROPERTIES = {
         "Longest a rebalance waits for the revoked partitions' records to be written before giving them up, and a close for the group to take its last commit (refused while the group rebalances).",
     }),
   ),
-  connect_timeout_ms: Type.Optional(
-    Type.Integer({
-      minimum: 1000,
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-      description:
-        'Longest a connect waits for the brokers before it fails (and the supervisor tries again, or gives up).',
-    }),
-  ),
+  connect_timeout_ms: connectTimeoutSchema,
   settings: Type.Optional(settingsSchema),
 };
 

@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import Kafka, { type Message, type MessageHeader } from 'node-rdkafka';
 import pino from 'pino';
 import { startMockKafka, type RunningKafka } from '../../cli/embedded-kafka.js';
+import type { KafkaSink } from '../../connectors/kafka/kafka-sink.js';
+import { kafkaSink } from '../../connectors/kafka/sink.js';
 import type { SourceBatch, SourceContext } from '../../runtime/source.js';
 import type { Source } from '../../runtime/source.js';
 import type { SinkContext } from '../../runtime/sink.js';
@@ -65,6 +68,20 @@ export function sourceContext(
 /** A sink context. */
 export function sinkContext(name: string): SinkContext {
   return { pipeline: 'test', name, logger: quietLogger };
+}
+
+/**
+ * A Kafka sink made from `config` (`brokers` included) by the component, after its config checks found nothing;
+ * not connected yet.
+ */
+export async function checkedKafkaSink(config: Record<string, unknown>): Promise<KafkaSink> {
+  assert.deepEqual(await kafkaSink.check!(config, { configDir: '.' }), []);
+  return (await kafkaSink.create(config, {
+    pipeline: 'test',
+    node: 'out',
+    configDir: '.',
+    logger: quietLogger,
+  })) as KafkaSink;
 }
 
 /** Reads batches from a connected source until `predicate` holds for everything read (or rejects after `timeoutMs`). */

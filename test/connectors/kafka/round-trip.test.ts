@@ -5,10 +5,10 @@ import type { Message } from 'node-rdkafka';
 import type { KafkaSink } from '../../../connectors/kafka/kafka-sink.js';
 import type { KafkaSource } from '../../../connectors/kafka/kafka-source.js';
 import type { KeyFormat } from '../../../connectors/kafka/payload-format.js';
-import { kafkaSink } from '../../../connectors/kafka/sink.js';
 import { kafkaSource } from '../../../connectors/kafka/source.js';
 import type { ChangeRecord } from '../../../runtime/record.js';
 import {
+  checkedKafkaSink,
   FAST_GROUP,
   messageCount,
   quietLogger,
@@ -48,14 +48,7 @@ async function createSource(topic: string, keyFormat: KeyFormat): Promise<KafkaS
 }
 
 async function createSink(topic: string, keyFormat: KeyFormat): Promise<KafkaSink> {
-  const config = { brokers: kafka.brokers, topic, key_format: keyFormat };
-  assert.deepEqual(await kafkaSink.check!(config, { configDir: '.' }), []);
-  const sink = (await kafkaSink.create(config, {
-    pipeline: 'test',
-    node: 'out',
-    configDir: '.',
-    logger: quietLogger,
-  })) as KafkaSink;
+  const sink = await checkedKafkaSink({ brokers: kafka.brokers, topic, key_format: keyFormat });
   await sink.connect(sinkContext('out'));
   return sink;
 }

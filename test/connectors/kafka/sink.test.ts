@@ -8,19 +8,12 @@ import { Decimal } from '../../../runtime/decimal.js';
 import { SluiceError } from '../../../runtime/errors.js';
 import { parseJson } from '../../../runtime/json.js';
 import type { ChangeRecord, Row } from '../../../runtime/record.js';
-import { quietLogger, sinkContext, uniqueTopic, useKafka } from '../../support/kafka.js';
+import { checkedKafkaSink, sinkContext, uniqueTopic, useKafka } from '../../support/kafka.js';
 
 const kafka = useKafka();
 
 async function createSink(options: Record<string, unknown>, brokers = kafka.brokers): Promise<KafkaSink> {
-  const config = { brokers, ...options };
-  assert.deepEqual(await kafkaSink.check!(config, { configDir: '.' }), []);
-  const sink = (await kafkaSink.create(config, {
-    pipeline: 'test',
-    node: 'out',
-    configDir: '.',
-    logger: quietLogger,
-  })) as KafkaSink;
+  const sink = await checkedKafkaSink({ brokers, ...options });
   await sink.connect(sinkContext('out'));
   return sink;
 }
@@ -216,13 +209,7 @@ describe('kafka sink', { concurrency: true }, () => {
       connect_timeout_ms: 1_500,
       settings: { 'security.protocol': 'ssl' },
     };
-    assert.deepEqual(await kafkaSink.check!(config, { configDir: '.' }), []);
-    const sink = (await kafkaSink.create(config, {
-      pipeline: 'test',
-      node: 'out',
-      configDir: '.',
-      logger: quietLogger,
-    })) as KafkaSink;
+    const sink = await checkedKafkaSink(config);
     const started = performance.now();
     try {
       await assert.rejects(sink.connect(sinkContext('out')), (error: unknown) => {
