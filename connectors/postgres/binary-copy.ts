@@ -1,4 +1,5 @@
 import { Decimal } from '../../runtime/decimal.js';
+import { SluiceError } from '../../runtime/errors.js';
 import { stringifyJson } from '../../runtime/json.js';
 import type { Value } from '../../runtime/record.js';
 import { isoTimestampMicros } from './iso-timestamp.js';
@@ -14,6 +15,12 @@ type FieldWriter = (value: Value, out: BinaryCopyBuffer) => boolean;
 
 /** Size of the buffers a COPY is cut into. */
 const CHUNK_BYTES = 65_536;
+/**
+ * Rows encoded at a time while a binary COPY streams. pg-sink (300k, writes of up to 10,000 rows, 8 alternating
+ * pairs in one process): median 1.83 s against 2.03 s encoding each write's rows before its COPY started (pair by
+ * pair 0.82–1.09×, median 0.93×); 128-row slices measured no different.
+ */
+const SLICE_ROWS = 512;
 /** `PGCOPY\n\377\r\n\0`, then no flags and no header extension. */
 const HEADER = Buffer.from([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -119,30 +126,79 @@ class BinaryCopyBuffer {
 }
 
 /**
- * The rows `rows × columns` as a binary COPY stream (header, rows, trailer) in buffers of about 64 KiB, or
- * undefined when some value has no binary form here (the group then goes as COPY text, see {@link FieldWriter}).
- * `writers` comes from {@link binaryCopyWriters}; `valueAt(row, column)` gives each value.
+ * Thrown, while a binary COPY streams, by {@link encodeBinaryCopy}'s chunks when a value after the first slice has
+ * no binary form: the COPY is aborted, and the caller writes again as COPY text.
+ */
+export class BinaryCopyUnfitError extends SluiceError {
+  constructor(row: number) {
+    super(
+      'BINARY_COPY_UNFIT',
+      `row ${row} of a binary COPY has a value with no binary form; writing as text instead`,
+    );
+  }
+}
+
+/**
+ * The rows `rows × columns` as a binary COPY stream (header, rows, trailer) in buffers of about 64 KiB, encoded a
+ * slice of {@link SLICE_ROWS} rows at a time as the stream is read, so Postgres reads the first rows while the
+ * rest are encoded. Undefined when a value of the first slice has no binary form (the group then goes as COPY
+ * text, see {@link FieldWriter}); a later one makes the iteration throw {@link BinaryCopyUnfitError}. `writers`
+ * comes from {@link binaryCopyWriters}; `valueAt(row, column)` gives each value.
  */
 export function encodeBinaryCopy(
   writers: readonly FieldWriter[],
   rows: number,
   valueAt: (row: number, column: number) => Value,
-): Buffer[] | undefined {
+): Iterable<Buffer> | undefined {
   const out = new BinaryCopyBuffer();
   out.reserve(HEADER.length);
   out.buffer.set(HEADER, 0);
   out.at = HEADER.length;
+  const firstEnd = Math.min(rows, SLICE_ROWS);
+  if (encodeRows(out, writers, 0, firstEnd, valueAt) >= 0) return undefined;
+  if (firstEnd === rows) {
+    out.int16(-1);
+    return out.finish();
+  }
+  return laterSlices(out.finish(), writers, rows, valueAt);
+}
+
+/** The first slice's buffers, then each later slice encoded as it is asked for, then the trailer. */
+function* laterSlices(
+  first: Buffer[],
+  writers: readonly FieldWriter[],
+  rows: number,
+  valueAt: (row: number, column: number) => Value,
+): Generator<Buffer> {
+  yield* first;
+  for (let start = SLICE_ROWS; start < rows; start += SLICE_ROWS) {
+    const out = new BinaryCopyBuffer();
+    const end = Math.min(rows, start + SLICE_ROWS);
+    const unfit = encodeRows(out, writers, start, end, valueAt);
+    if (unfit >= 0) throw new BinaryCopyUnfitError(unfit);
+    if (end === rows) out.int16(-1);
+    yield* out.finish();
+  }
+}
+
+/** Encodes rows `start` to `end` (exclusive); returns -1, or the first row with a value that has no binary form. */
+function encodeRows(
+  out: BinaryCopyBuffer,
+  writers: readonly FieldWriter[],
+  start: number,
+  end: number,
+  valueAt: (row: number, column: number) => Value,
+): number {
   const width = writers.length;
-  for (let row = 0; row < rows; row++) {
+  for (let row = start; row < end; row++) {
     out.int16(width);
     for (let column = 0; column < width; column++) {
       const value = valueAt(row, column);
       if (value === null) out.int32(-1);
-      else if (!writers[column]!(value, out)) return undefined;
+      else if (!writers[column]!(value, out)) return row;
     }
   }
-  out.int16(-1);
-  return out.finish();
+  return -1;
 }
 
 /**

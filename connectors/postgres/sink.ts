@@ -6,6 +6,7 @@ import { stringifyJson } from '../../runtime/json.js';
 import type { ChangeRecord, Row, Value } from '../../runtime/record.js';
 import type { Sink, SinkContext, WriteResult } from '../../runtime/sink.js';
 import type { Change, EncodedChange } from './change.js';
+import { BinaryCopyUnfitError } from './binary-copy.js';
 import { CircuitBreaker, type Health } from './circuit-breaker.js';
 import { collapseChanges } from './collapse.js';
 import { describeTarget, poolConfig } from './connection.js';
@@ -129,6 +130,22 @@ export class PostgresSink implements Sink {
     if (!pool || !schema) throw new NotConnectedError(`Postgres sink ${this.#context?.name ?? ''}`.trim());
     this.#breaker.admit(`write of ${records.length} records to ${this.#target}`);
     const probe = this.#breaker.state === 'half-open';
+    // A binary COPY that met a value with no binary form after it started streaming was rolled back: all as text.
+    const written = await this.#transaction(records, pool, schema, probe, true);
+    return written ?? (await this.#transaction(records, pool, schema, probe, false))!;
+  }
+
+  /**
+   * The write's transaction; resolves undefined, having rolled back, when a binary COPY met a value with no binary
+   * form after it started (`binaryCopy` true only).
+   */
+  async #transaction(
+    records: readonly ChangeRecord[],
+    pool: pg.Pool,
+    schema: SchemaManager,
+    probe: boolean,
+    binaryCopy: boolean,
+  ): Promise<WriteResult | undefined> {
     const rejected: DeadLetter[] = [];
     const { groups: byTable, skippedDeletes } = this.#prepare(records, rejected);
     let client: pg.PoolClient | undefined;
@@ -144,6 +161,7 @@ export class PostgresSink implements Sink {
           await schema.plan(table, changes, keyColumns),
           this.#copyThreshold,
           copyFirst,
+          binaryCopy,
         );
         const encoded = changes.map((change, index) => writer.encode(change, index));
         writers.push({
@@ -188,6 +206,7 @@ export class PostgresSink implements Sink {
     } catch (error) {
       failure = error;
       if (client && errorKind(error) !== 'unavailable') await client.query('ROLLBACK').catch(() => undefined);
+      if (error instanceof BinaryCopyUnfitError && binaryCopy) return undefined;
       const classified = this.#classify(error, `writing ${records.length} records`);
       if (classified.retriable && errorKind(error) === 'unavailable') {
         const closed = this.#breaker.state === 'closed';

@@ -103,19 +103,24 @@ export class TableWriter {
   readonly plan: TablePlan;
   readonly #copyThreshold: number;
   readonly #copyFirst: CopyFirstState;
+  readonly #binaryCopy: boolean;
   #lastShape: RecordShape | undefined;
 
   /**
    * @param copyFirst the table's COPY-first state, kept by the caller across batches (a fresh one by default).
+   * @param binaryCopy whether a COPY into the table may go in binary format (see `#copyInto`); false for a write
+   *   done again after a binary COPY met a value with no binary form.
    */
   constructor(
     plan: TablePlan,
     copyThreshold: number = COPY_THRESHOLD,
     copyFirst: CopyFirstState = { skip: 0, backoff: 0 },
+    binaryCopy = true,
   ) {
     this.plan = plan;
     this.#copyThreshold = copyThreshold;
     this.#copyFirst = copyFirst;
+    this.#binaryCopy = binaryCopy;
   }
 
   /**
@@ -275,7 +280,8 @@ export class TableWriter {
 
   /**
    * One `COPY` of the group into the table itself: its columns, then the version, then soft-delete defaults. Binary
-   * when every column and value has a binary form (see binary-copy.ts), else text.
+   * when every column and value has a binary form (see binary-copy.ts), else text. A value with no binary form
+   * found after the COPY started rejects with `BinaryCopyUnfitError`: the caller rolls back and writes as text.
    */
   async #copyInto(client: pg.ClientBase, group: readonly EncodedChange[]): Promise<void> {
     const { table, columns, mode, versionColumn, softDelete } = this.plan;
@@ -299,7 +305,9 @@ export class TableWriter {
         defaults.push(value);
       }
     }
-    const binary = binaryRows(group, targetColumns, versionColumn !== null, defaults);
+    const binary = this.#binaryCopy
+      ? binaryRows(group, targetColumns, versionColumn !== null, defaults)
+      : undefined;
     const chunks = binary ?? copyLines(group, versionColumn !== null, defaults.map(copyField));
     const format = binary === undefined ? '' : ' (FORMAT binary)';
     await pipeline(
@@ -506,7 +514,7 @@ function* copyLines(
 }
 
 /**
- * The group's rows as binary COPY buffers for `targets` (the shape's columns, then the version when `versioned`,
+ * The group's rows as binary COPY buffers (see `encodeBinaryCopy`) for `targets` (the shape's columns, then the version when `versioned`,
  * then the `constant` fields as COPY text would carry them), or undefined when some column or value has no binary
  * form. A soft-delete flag `f` is written as `false` into a boolean column only.
  */
@@ -515,7 +523,7 @@ function binaryRows(
   targets: readonly ColumnInfo[],
   versioned: boolean,
   constant: readonly (string | null)[],
-): Buffer[] | undefined {
+): Iterable<Buffer> | undefined {
   const writers = binaryCopyWriters(targets);
   if (writers === undefined) return undefined;
   const width = group[0]!.shape.names.length;

@@ -5,7 +5,11 @@ import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import type { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { binaryCopyWriters, encodeBinaryCopy } from '../../../connectors/postgres/binary-copy.js';
+import {
+  BinaryCopyUnfitError,
+  binaryCopyWriters,
+  encodeBinaryCopy,
+} from '../../../connectors/postgres/binary-copy.js';
 import { encodeValue, type ColumnTypeInfo } from '../../../connectors/postgres/value-encoding.js';
 import { Decimal } from '../../../runtime/decimal.js';
 import type { Value } from '../../../runtime/record.js';
@@ -304,6 +308,49 @@ describe('binary COPY', () => {
     }
     for (const type of ['text[]', 'inet', 'real', 'date', 'interval'])
       assert.equal(binaryCopyWriters([column(type)]), undefined, type);
+  });
+
+  test('a value with no binary form after the first slice stops the stream with BinaryCopyUnfitError', () => {
+    const writers = binaryCopyWriters([{ type: 'bigint', category: 'N', elementType: null }])!;
+    const chunks = encodeBinaryCopy(writers, 1_500, (row) => (row === 1_200 ? ' 7 ' : row));
+    assert.ok(chunks, 'the first rows have a binary form: the stream starts');
+    assert.throws(
+      () => [...chunks],
+      (error: unknown) => error instanceof BinaryCopyUnfitError && error.message.includes('row 1200'),
+    );
+  });
+
+  test('through the sink, a value with no binary form far into a COPY: the write is rolled back and done as text, nothing lost', async () => {
+    const db = await pg.database();
+    await db.pool.query(`CREATE TABLE orders (id bigint PRIMARY KEY, quantity integer, note text);
+      CREATE TABLE events (id bigint, quantity integer, note text)`);
+    const upserts = await connectedSink({ url: db.url, table: 'orders', key: ['id'] });
+    const appends = await connectedSink({ url: db.url, table: 'events', mode: 'append' });
+    try {
+      const records = Array.from({ length: 1_500 }, (_, index) =>
+        change(
+          'insert',
+          { id: index + 1 },
+          { id: index + 1, quantity: index === 1_200 ? ' 7 ' : index, note: `n${index}` },
+        ),
+      );
+      for (const sink of [upserts, appends]) assert.deepEqual((await sink.write(records)).rejected, []);
+      for (const table of ['orders', 'events']) {
+        const { rows } = await db.pool.query<{ n: number; sum: string; seven: number }>(
+          `SELECT count(*)::int AS n, sum(quantity)::text AS sum,
+                  (SELECT quantity FROM ${table} WHERE id = 1201) AS seven FROM ${table}`,
+        );
+        // Every quantity is its index but row 1201's, which is 7.
+        assert.deepEqual(
+          rows[0],
+          { n: 1_500, sum: String((1_499 * 1_500) / 2 - 1_200 + 7), seven: 7 },
+          table,
+        );
+      }
+    } finally {
+      await upserts.close();
+      await appends.close();
+    }
   });
 
   test('through the sink, a COPY group with a value that has no binary form lands as Postgres reads its text', async () => {
