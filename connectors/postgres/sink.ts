@@ -22,6 +22,8 @@ import { readPath, versionOf } from './version.js';
 const DEFAULT_BREAKER_FAILURES = 5;
 /** How long an open circuit refuses writes, in milliseconds, when the config says nothing. */
 const DEFAULT_BREAKER_COOL_DOWN_MS = 10_000;
+/** Writes that use COPY text only after one had to be done again as text (so a stream of such values pays once). */
+const TEXT_COPY_WRITES_AFTER_RETRY = 64;
 /** Longest time between two prunings of a table's old tombstones, in milliseconds. */
 const TOMBSTONE_PRUNE_INTERVAL_MS = 3_600_000;
 /** SQLSTATEs saying the cached table layout is stale: undefined column, undefined table, datatype mismatch. */
@@ -39,6 +41,8 @@ export interface PostgresSinkStats {
   readonly skippedDeletes: number;
   /** Field values left out because their column does not exist (`schema_drift: warn | ignore`). */
   readonly droppedFields: number;
+  /** Writes rolled back and done again as COPY text because a binary COPY met a value with no binary form. */
+  readonly textRetries: number;
 }
 
 /**
@@ -77,6 +81,9 @@ export class PostgresSink implements Sink {
   #changes = 0;
   #rejected = 0;
   #skippedDeletes = 0;
+  #textRetries = 0;
+  /** Writes still to do with COPY text only (see {@link TEXT_COPY_WRITES_AFTER_RETRY}). */
+  #textCopyWrites = 0;
 
   /**
    * @param copyThreshold rows per statement from which COPY is used instead of `unnest` (default: the measured
@@ -130,9 +137,16 @@ export class PostgresSink implements Sink {
     if (!pool || !schema) throw new NotConnectedError(`Postgres sink ${this.#context?.name ?? ''}`.trim());
     this.#breaker.admit(`write of ${records.length} records to ${this.#target}`);
     const probe = this.#breaker.state === 'half-open';
-    // A binary COPY that met a value with no binary form after it started streaming was rolled back: all as text.
+    if (this.#textCopyWrites > 0) {
+      this.#textCopyWrites--;
+      return (await this.#transaction(records, pool, schema, probe, false))!;
+    }
     const written = await this.#transaction(records, pool, schema, probe, true);
-    return written ?? (await this.#transaction(records, pool, schema, probe, false))!;
+    if (written !== undefined) return written;
+    // A binary COPY met a value with no binary form after it started streaming and was rolled back: all as text.
+    this.#textRetries++;
+    this.#textCopyWrites = TEXT_COPY_WRITES_AFTER_RETRY;
+    return (await this.#transaction(records, pool, schema, probe, false))!;
   }
 
   /**
@@ -264,6 +278,7 @@ export class PostgresSink implements Sink {
       rejected: this.#rejected,
       skippedDeletes: this.#skippedDeletes,
       droppedFields: this.#schema?.droppedFields ?? 0,
+      textRetries: this.#textRetries,
     };
   }
 
