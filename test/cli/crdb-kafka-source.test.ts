@@ -9,7 +9,7 @@ import { postgresSinkDefinition } from '../../connectors/postgres/index.js';
 import { DecodeError } from '../../connectors/kafka/index.js';
 import type { ComponentRegistry } from '../../runtime/component.js';
 import { parsePipeline } from '../../runtime/config/index.js';
-import { Pipeline } from '../../runtime/pipeline.js';
+import type { Pipeline } from '../../runtime/pipeline.js';
 import type { Source, SourceBatch } from '../../runtime/source.js';
 import { loadChangefeedVectors } from '../connectors/crdb/changefeed-vectors.js';
 import {
@@ -30,6 +30,7 @@ import {
 } from '../support/kafka.js';
 import { usePostgres } from '../support/postgres.js';
 import { confluentFrame, useRegistryPeer } from '../support/schema-registry-peer.js';
+import { yamlPipeline } from '../support/yaml-pipeline.js';
 
 const kafka = useKafka();
 const postgres = usePostgres();
@@ -200,10 +201,13 @@ async function startPipeline(
   yaml: string,
   url: string,
 ): Promise<{ pipeline: Pipeline; running: Promise<unknown> }> {
-  const spec = await parsePipeline(yaml, 'crdb-kafka.yaml', registry, {
-    env: { KAFKA_BROKERS: kafka.brokers, PG_URL: url },
-  });
-  const pipeline = await Pipeline.create(spec, { registry, logger: quietLogger, checkpoints: noCheckpoints });
+  const pipeline = await yamlPipeline(
+    yaml,
+    'crdb-kafka.yaml',
+    registry,
+    { KAFKA_BROKERS: kafka.brokers, PG_URL: url },
+    noCheckpoints,
+  );
   const running = pipeline.run();
   running.catch(() => undefined);
   return { pipeline, running };

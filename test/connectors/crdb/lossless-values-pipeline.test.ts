@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { crdbSinklessSource } from '../../../connectors/crdb/sinkless-source.js';
 import { postgresSinkDefinition } from '../../../connectors/postgres/index.js';
 import { transformOperator } from '../../../operators/transform.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
-import { parsePipeline } from '../../../runtime/config/index.js';
-import { Pipeline } from '../../../runtime/pipeline.js';
 import { CrdbSqlPeer, type PeerRow } from '../../support/crdb-sql-peer.js';
 import { MemoryCheckpoints } from '../../support/crdb-source-context.js';
 import { uniqueName, usePostgres } from '../../support/postgres.js';
+import { yamlPipeline } from '../../support/yaml-pipeline.js';
 
 const postgres = usePostgres();
 let peer: CrdbSqlPeer;
@@ -96,13 +94,14 @@ void describe('crdb_sinkless → postgres keeps every digit', () => {
       '    version_from: source.hlc',
       '    batch: { max_records: 1, max_wait: 1ms }',
     ].join('\n');
-    const spec = await parsePipeline(yaml, 'crdb-lossless.yaml', registry, { env: { PG_URL: db.url } });
     const checkpoints = new MemoryCheckpoints();
-    const pipeline = await Pipeline.create(spec, {
+    const pipeline = await yamlPipeline(
+      yaml,
+      'crdb-lossless.yaml',
       registry,
-      logger: pino({ level: 'silent' }),
+      { PG_URL: db.url },
       checkpoints,
-    });
+    );
     peer.feed(rows);
     const running = pipeline.run();
     running.catch(() => undefined);

@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { freePort } from '../../../cli/embedded-postgres.js';
 import { crdbWebhookSource } from '../../../connectors/crdb/webhook-source.js';
 import { postgresSinkDefinition } from '../../../connectors/postgres/index.js';
 import { filterOperator } from '../../../operators/filter.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
 import { parsePipeline } from '../../../runtime/config/index.js';
-import { Pipeline } from '../../../runtime/pipeline.js';
 import { makeWebhookCertificates, type WebhookCertificates } from '../../support/crdb-certs.js';
 import { MemoryCheckpoints } from '../../support/crdb-source-context.js';
 import { postWebhook, webhookBatch, withFields } from '../../support/crdb-webhook-client.js';
 import { usePostgres } from '../../support/postgres.js';
 import { loadChangefeedVectors } from './changefeed-vectors.js';
+import { yamlPipeline } from '../../support/yaml-pipeline.js';
 
 const postgres = usePostgres();
 let certs: WebhookCertificates;
@@ -67,15 +66,14 @@ void describe('crdb_webhook → postgres through the engine', () => {
       '    deletes: soft',
       '    batch: { max_wait: 10ms }',
     ].join('\n');
-    const spec = await parsePipeline(yaml, join(certs.dir, 'pipeline.yaml'), registry, {
-      env: { CRDB_WEBHOOK_AUTH: 'Bearer e2e', PG_URL: db.url },
-    });
     const checkpoints = new MemoryCheckpoints();
-    const pipeline = await Pipeline.create(spec, {
+    const pipeline = await yamlPipeline(
+      yaml,
+      join(certs.dir, 'pipeline.yaml'),
       registry,
-      logger: pino({ level: 'silent' }),
+      { CRDB_WEBHOOK_AUTH: 'Bearer e2e', PG_URL: db.url },
       checkpoints,
-    });
+    );
     const running = pipeline.run();
     const url = `https://127.0.0.1:${port}/changefeed`;
     const post = async (body: string) => {

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { freePort } from '../../../cli/embedded-postgres.js';
 import { crdbWebhookSource } from '../../../connectors/crdb/webhook-source.js';
 import { postgresSinkDefinition } from '../../../connectors/postgres/index.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
-import { parsePipeline } from '../../../runtime/config/index.js';
-import { Pipeline } from '../../../runtime/pipeline.js';
 import { makeWebhookCertificates, type WebhookCertificates } from '../../support/crdb-certs.js';
 import { MemoryCheckpoints } from '../../support/crdb-source-context.js';
 import { generateTraffic, targetRows, wrappedMessage } from '../../support/crdb-traffic.js';
 import { postWebhook, webhookBatch } from '../../support/crdb-webhook-client.js';
 import { uniqueName, usePostgres } from '../../support/postgres.js';
+import { yamlPipeline } from '../../support/yaml-pipeline.js';
 
 const postgres = usePostgres();
 let certs: WebhookCertificates;
@@ -60,15 +58,14 @@ void describe('crdb_webhook → postgres with generated changefeed traffic', () 
       '    consistency: per_key',
       '    batch: { max_records: 20, max_wait: 5ms }',
     ].join('\n');
-    const spec = await parsePipeline(yaml, join(certs.dir, 'pipeline.yaml'), registry, {
-      env: { CRDB_WEBHOOK_AUTH: 'Bearer traffic', PG_URL: db.url },
-    });
     const checkpoints = new MemoryCheckpoints();
-    const pipeline = await Pipeline.create(spec, {
+    const pipeline = await yamlPipeline(
+      yaml,
+      join(certs.dir, 'pipeline.yaml'),
       registry,
-      logger: pino({ level: 'silent' }),
+      { CRDB_WEBHOOK_AUTH: 'Bearer traffic', PG_URL: db.url },
       checkpoints,
-    });
+    );
     const running = pipeline.run();
     running.catch(() => undefined);
     const url = `https://127.0.0.1:${port}/changefeed`;

@@ -5,13 +5,12 @@ import { crdbSinklessSource } from '../../../connectors/crdb/sinkless-source.js'
 import { postgresSinkDefinition } from '../../../connectors/postgres/index.js';
 import { ResolvedConsistencySink } from '../../../connectors/postgres/resolved-consistency-sink.js';
 import type { ComponentRegistry } from '../../../runtime/component.js';
-import { parsePipeline } from '../../../runtime/config/index.js';
-import { Pipeline } from '../../../runtime/pipeline.js';
 import { CollectSink, makeRecord } from '../../runtime/engine/fixtures.js';
 import { CrdbSqlPeer, type PeerRow } from '../../support/crdb-sql-peer.js';
 import { MemoryCheckpoints } from '../../support/crdb-source-context.js';
 import { generateTraffic, isResolvedState, sinklessRow, watchTarget } from '../../support/crdb-traffic.js';
 import { uniqueName, usePostgres } from '../../support/postgres.js';
+import { yamlPipeline } from '../../support/yaml-pipeline.js';
 
 const postgres = usePostgres();
 let peer: CrdbSqlPeer;
@@ -121,12 +120,13 @@ void describe('crdb_sinkless → postgres', () => {
         `    consistency: ${consistency}`,
         '    batch: { max_records: 25, max_wait: 5ms }',
       ].join('\n');
-      const spec = await parsePipeline(yaml, 'crdb-sinkless.yaml', registry, { env: { PG_URL: db.url } });
-      const pipeline = await Pipeline.create(spec, {
+      const pipeline = await yamlPipeline(
+        yaml,
+        'crdb-sinkless.yaml',
         registry,
-        logger: pino({ level: 'silent' }),
-        checkpoints: new MemoryCheckpoints(),
-      });
+        { PG_URL: db.url },
+        new MemoryCheckpoints(),
+      );
       peer.feed(rows);
       const running = pipeline.run();
       running.catch(() => undefined);
